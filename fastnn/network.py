@@ -1,0 +1,275 @@
+"""SimpleNeuralNetwork: the tutorial's network, running on fastnn's kernels.
+
+The class checks its input once, at the public boundary, owns the weights and
+calls the kernels of ``_kernels.py``; it has no numerical loops of its own.
+"""
+
+import numbers
+import time
+
+import numpy as np
+
+from . import _kernels
+from .functions import _clip_bounds
+
+_DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
+# train() returns to Python at least this often (seconds of compiled work), to
+# print the tutorial's lines as training goes and to let Ctrl-C through.
+_CHUNK_SECONDS = 0.1
+
+
+def _check_size(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {value!r} of type {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_dtype(dtype):
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in _DTYPES:
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    return dt
+
+
+def _check_matrix(name, value, n_cols, cols_what, dtype, n_rows=None):
+    """Validate a 2-D numeric array and return it transposed, C-contiguous, as `dtype`."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must be a 2-dimensional numeric array, got {type(value).__name__} ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional, got an array of shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must have at least one row, got an array of shape {arr.shape}")
+    if n_rows is not None and arr.shape[0] != n_rows:
+        raise ValueError(f"{name} must have {n_rows} rows, one per row of X, got {arr.shape[0]}")
+    if arr.shape[1] != n_cols:
+        raise ValueError(f"{name} must have {n_cols} columns ({cols_what}), got an array of shape {arr.shape}")
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr.T, dtype=dtype)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} must be finite in {dtype}, got NaN or infinity")
+    return out
+
+
+def _check_targets(y, n_rows, output_size, dtype):
+    yT = _check_matrix("y", y, output_size, "output_size", dtype, n_rows=n_rows)
+    if yT.min() < 0 or yT.max() > 1:
+        raise ValueError(f"y must hold targets in [0, 1], got values from {yT.min()} to {yT.max()}")
+    return yT
+
+
+def _check_epochs(epochs):
+    if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, numbers.Integral):
+        raise TypeError(f"epochs must be a non-negative integer, got {epochs!r} of type {type(epochs).__name__}")
+    if epochs < 0:
+        raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+    return int(epochs)
+
+
+def _check_learning_rate(learning_rate):
+    if isinstance(learning_rate, (bool, np.bool_)) or not isinstance(learning_rate, numbers.Real):
+        raise TypeError(
+            f"learning_rate must be a finite positive number, got {learning_rate!r} of type {type(learning_rate).__name__}"
+        )
+    if not (np.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate must be a finite positive number, got {learning_rate!r}")
+    return float(learning_rate)
+
+
+def _weight_property(attr, rows, cols):
+    """A weight attribute that keeps a C-contiguous array of the network's dtype and shape."""
+
+    def fget(self):
+        return getattr(self, attr)
+
+    def fset(self, value):
+        name = attr.lstrip("_")
+        shape = (getattr(self, rows) if isinstance(rows, str) else rows, getattr(self, cols))
+        try:
+            arr = np.asarray(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{name} must be a numeric array of shape {shape}, got {type(value).__name__} ({exc})") from None
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        if arr.shape != shape:
+            raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+        with np.errstate(over="ignore"):
+            arr = np.array(arr, dtype=self.dtype, order="C")
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} must be finite in {self.dtype}, got NaN or infinity")
+        setattr(self, attr, arr)
+
+    return property(fget, fset)
+
+
+class SimpleNeuralNetwork:
+    """The tutorial's network: sigmoid hidden layer, sigmoid output, full-batch descent.
+
+    A drop-in replacement for the tutorial's ``SimpleNeuralNetwork``: same
+    constructor, methods and attributes, same numbers, compiled kernels.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+        Number of features, hidden units and outputs; positive integers.
+    seed : None, int or numpy.random.Generator, keyword-only
+        Where the initial weights come from. ``None`` (default) draws from
+        NumPy's global state exactly as the tutorial does, so that after
+        ``np.random.seed(s)`` both start from identical weights. An int seeds a
+        new ``numpy.random.default_rng``; a Generator is drawn from directly.
+    dtype : numpy.float64 (default) or numpy.float32, keyword-only
+        Float type of the weights, activations and kernels.
+
+    Attributes
+    ----------
+    weights_input_hidden : ndarray of shape (input_size, hidden_size)
+    weights_hidden_output : ndarray of shape (hidden_size, output_size)
+    bias_hidden : ndarray of shape (1, hidden_size)
+    bias_output : ndarray of shape (1, output_size)
+        The parameters; assign new arrays to replace them.
+    hidden_input, hidden_output : ndarray of shape (n_samples, hidden_size)
+    output_input, output : ndarray of shape (n_samples, output_size)
+        The activations of the last forward pass (None before the first).
+    """
+
+    weights_input_hidden = _weight_property("_weights_input_hidden", "input_size", "hidden_size")
+    weights_hidden_output = _weight_property("_weights_hidden_output", "hidden_size", "output_size")
+    bias_hidden = _weight_property("_bias_hidden", 1, "hidden_size")
+    bias_output = _weight_property("_bias_output", 1, "output_size")
+
+    def __init__(self, input_size, hidden_size, output_size, *, seed=None, dtype=np.float64):
+        self.input_size = _check_size("input_size", input_size)
+        self.hidden_size = _check_size("hidden_size", hidden_size)
+        self.output_size = _check_size("output_size", output_size)
+        self.dtype = _check_dtype(dtype)
+        if seed is None:
+            randn = np.random.randn
+        elif isinstance(seed, np.random.Generator):
+            randn = lambda *shape: seed.standard_normal(shape)  # noqa: E731
+        elif isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
+            rng = np.random.default_rng(seed)
+            randn = lambda *shape: rng.standard_normal(shape)  # noqa: E731
+        else:
+            raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
+        # The tutorial's draws, in the tutorial's order.
+        self.weights_input_hidden = randn(self.input_size, self.hidden_size)
+        self.weights_hidden_output = randn(self.hidden_size, self.output_size)
+        self.bias_hidden = np.zeros((1, self.hidden_size))
+        self.bias_output = np.zeros((1, self.output_size))
+        self.hidden_input = self.hidden_output = self.output_input = self.output = None
+
+    def __repr__(self):
+        return (
+            f"SimpleNeuralNetwork({self.input_size}, {self.hidden_size}, {self.output_size}, "
+            f"dtype=numpy.{self.dtype.name})"
+        )
+
+    def _params(self):
+        return self._weights_input_hidden, self._bias_hidden, self._weights_hidden_output, self._bias_output
+
+    def _activations(self, n):
+        """Fresh (units, n) buffers for hidden_input, hidden_output, output_input, output."""
+        h, o, dt = self.hidden_size, self.output_size, self.dtype
+        return np.empty((h, n), dt), np.empty((h, n), dt), np.empty((o, n), dt), np.empty((o, n), dt)
+
+    def _set_activations(self, hin, hout, oin, out):
+        # Kernels store activations as (units, samples); the tutorial's
+        # attributes are their (samples, units) transposes, views without a copy.
+        self.hidden_input, self.hidden_output = hin.T, hout.T
+        self.output_input, self.output = oin.T, out.T
+
+    def forward(self, X):
+        """Forward pass; sets the activation attributes as the tutorial does.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, input_size)
+
+        Returns
+        -------
+        output : ndarray of shape (n_samples, output_size)
+        """
+        XT = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
+        acts = self._activations(XT.shape[1])
+        _kernels._forward(XT, *self._params(), *acts)
+        self._set_activations(*acts)
+        return self.output
+
+    def backward(self, X, y, learning_rate):
+        """One gradient step with the tutorial's rule, from the last forward pass.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, input_size)
+            The input of the last ``forward`` call.
+        y : array_like of shape (n_samples, output_size)
+            Targets in [0, 1].
+        learning_rate : float
+            Finite and positive.
+        """
+        XT = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
+        n = XT.shape[1]
+        yT = _check_targets(y, n, self.output_size, self.dtype)
+        lr = _check_learning_rate(learning_rate)
+        if self.output is None or self.hidden_output is None:
+            raise RuntimeError("backward needs the activations of a forward pass: call forward(X) first")
+        houtT = _check_matrix("hidden_output", self.hidden_output, self.hidden_size, "hidden_size", self.dtype, n)
+        outT = _check_matrix("output", self.output, self.output_size, "output_size", self.dtype, n)
+        hd, od = np.empty_like(houtT), np.empty_like(outT)
+        _kernels._backward(XT, yT, *self._params(), lr, houtT, outT, hd, od)
+
+    def train(self, X, y, epochs, learning_rate, verbose=True):
+        """Full-batch gradient descent, the epoch loop in compiled code.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, input_size)
+        y : array_like of shape (n_samples, output_size)
+            Targets in [0, 1].
+        epochs : int
+            Number of full-batch steps, 0 or more.
+        learning_rate : float
+            Finite and positive.
+        verbose : bool, default True
+            Print the tutorial's ``Epoch {epoch}, Loss: {loss}`` every 100
+            epochs, as training proceeds.
+
+        Returns
+        -------
+        losses : ndarray of shape (epochs,)
+            The loss of each epoch, computed as the tutorial does from the
+            output of that epoch's forward pass, before its update.
+        """
+        XT = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
+        n = XT.shape[1]
+        yT = _check_targets(y, n, self.output_size, self.dtype)
+        epochs = _check_epochs(epochs)
+        lr = _check_learning_rate(learning_rate)
+        lo, hi = _clip_bounds(self.dtype)
+        losses = np.empty(epochs)
+        if epochs == 0:
+            return losses
+        acts = self._activations(n)
+        hd, od = np.empty_like(acts[1]), np.empty_like(acts[3])
+        done, chunk = 0, min(epochs, 100)
+        while done < epochs:
+            stop = min(epochs, done + chunk)
+            start_time = time.perf_counter()
+            _kernels._train(XT, yT, *self._params(), lr, lo, hi, losses[done:stop], *acts, hd, od)
+            elapsed = time.perf_counter() - start_time
+            if verbose:
+                for epoch in range(-(-done // 100) * 100, stop, 100):
+                    print(f"Epoch {epoch}, Loss: {losses[epoch]}")
+            # Next chunk: about _CHUNK_SECONDS of work, growing at most 8-fold.
+            chunk = max(1, int(chunk * min(8.0, _CHUNK_SECONDS / max(elapsed, 1e-9))))
+            done = stop
+        self._set_activations(*acts)
+        return losses

@@ -1,0 +1,278 @@
+"""fastnn.SimpleNeuralNetwork against the reference (the tutorial) and against hand-worked math."""
+
+import math
+
+import numpy as np
+import pytest
+from conftest import XOR_X, XOR_Y, parse_losses
+
+import fastnn
+from fastnn import reference
+
+# Tolerances, one per situation.
+ONE_STEP_RTOL = 1e-12  # one forward or backward: only summation order differs
+XOR_RTOL = 1e-9  # the tutorial's example, 10,000 epochs
+SMOOTH_RTOL = 1e-8  # 1,000 epochs on a well-conditioned problem
+
+
+def pair(*sizes, seed=0, **kwargs):
+    """A reference network and a fastnn network starting from the same weights."""
+    np.random.seed(seed)
+    ref = reference.SimpleNeuralNetwork(*sizes)
+    np.random.seed(seed)
+    fast = fastnn.SimpleNeuralNetwork(*sizes, **kwargs)
+    return ref, fast
+
+
+PARAMS = ["weights_input_hidden", "weights_hidden_output", "bias_hidden", "bias_output"]
+ACTIVATIONS = ["hidden_input", "hidden_output", "output_input", "output"]
+
+
+def assert_params_close(ref, fast, rtol, atol=0.0):
+    for name in PARAMS:
+        np.testing.assert_allclose(getattr(fast, name), getattr(ref, name), rtol=rtol, atol=atol, err_msg=name)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 42])
+def test_tutorial_example_matches_reference(seed, capsys):
+    """Step 7 of the tutorial with only the import changed: same printed losses, same predictions."""
+    ref, fast = pair(2, 2, 1, seed=seed)
+    ref.train(XOR_X, XOR_Y, epochs=10000, learning_rate=0.1)
+    ref_lines = capsys.readouterr().out
+    losses = fast.train(XOR_X, XOR_Y, epochs=10000, learning_rate=0.1)
+    fast_lines = capsys.readouterr().out
+
+    ref_pairs, fast_pairs = parse_losses(ref_lines), parse_losses(fast_lines)
+    assert [e for e, _ in fast_pairs] == list(range(0, 10000, 100))
+    assert [e for e, _ in fast_pairs] == [e for e, _ in ref_pairs]
+    np.testing.assert_allclose([l for _, l in fast_pairs], [l for _, l in ref_pairs], rtol=XOR_RTOL)
+    # The returned history holds every epoch; the printed ones are its entries.
+    assert losses.shape == (10000,)
+    np.testing.assert_array_equal(losses[::100], [l for _, l in fast_pairs])
+    # After training the attributes hold what the tutorial's would.
+    for name in ACTIVATIONS:
+        np.testing.assert_allclose(getattr(fast, name), getattr(ref, name), rtol=XOR_RTOL, err_msg=name)
+    np.testing.assert_allclose(fast.forward(XOR_X), ref.forward(XOR_X), rtol=XOR_RTOL)
+    assert_params_close(ref, fast, XOR_RTOL)
+
+
+def test_same_initial_weights_as_tutorial():
+    ref, fast = pair(3, 5, 2, seed=7)
+    for name in PARAMS:
+        np.testing.assert_array_equal(getattr(fast, name), getattr(ref, name))
+    assert fast.hidden_input is None and fast.output is None
+
+
+def test_one_forward_and_backward_step():
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(37, 6))
+    y = rng.uniform(size=(37, 3))  # soft targets exercise both loss terms
+    ref, fast = pair(6, 9, 3, seed=1)
+    np.testing.assert_allclose(fast.forward(X), ref.forward(X), rtol=ONE_STEP_RTOL)
+    for name in ACTIVATIONS:
+        np.testing.assert_allclose(getattr(fast, name), getattr(ref, name), rtol=ONE_STEP_RTOL, err_msg=name)
+    ref.backward(X, y, 0.05)
+    assert fast.backward(X, y, 0.05) is None
+    assert_params_close(ref, fast, ONE_STEP_RTOL)
+
+
+def test_well_conditioned_training():
+    """1,000 x 10 inputs, hidden 16: a small step keeps training smooth, so rounding
+    differences (summation order) stay at the level of a few ulps per epoch."""
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(1000, 10))
+    y = (X[:, :1] * X[:, 1:2] + 0.3 * X[:, 2:3] > 0).astype(float)
+    ref, fast = pair(10, 16, 1, seed=3)
+    np.random.seed(0)
+    ref_out = []
+    for _ in range(1000):
+        ref.forward(X)
+        ref.backward(X, y, 1e-3)
+        ref_out.append(reference.binary_cross_entropy(y, ref.output))
+    losses = fast.train(X, y, 1000, 1e-3, verbose=False)
+    assert losses[-1] < losses[0] * 0.8  # it did learn
+    np.testing.assert_allclose(losses, ref_out, rtol=SMOOTH_RTOL)
+    assert_params_close(ref, fast, SMOOTH_RTOL)
+
+
+def test_hand_worked_example():
+    """One sample, one input, one hidden unit, one output; every value by hand.
+
+    W1 = ln 3, b1 = 0, W2 = 2, b2 = -1.5, x = 1, y = 1, learning rate 1:
+      hidden_input  = 1 * ln 3 + 0            = ln 3
+      hidden_output = 1 / (1 + 1/3)           = 0.75
+      output_input  = 0.75 * 2 - 1.5          = 0
+      output        = 1 / (1 + 1)             = 0.5
+      loss          = -log(0.5)               = ln 2
+      output_delta  = (0.5 - 1) * 0.5 * 0.5   = -0.125
+      hidden_error  = -0.125 * 2              = -0.25
+      hidden_delta  = -0.25 * 0.75 * 0.25     = -0.046875
+      W2 -= 0.75 * -0.125                     -> 2.09375
+      b2 -= -0.125                            -> -1.375
+      W1 -= 1 * -0.046875                     -> ln 3 + 0.046875
+      b1 -= -0.046875                         -> 0.046875
+    """
+    net = fastnn.SimpleNeuralNetwork(1, 1, 1)
+    net.weights_input_hidden = [[math.log(3)]]
+    net.bias_hidden = [[0.0]]
+    net.weights_hidden_output = [[2.0]]
+    net.bias_output = [[-1.5]]
+    X, y = [[1.0]], [[1.0]]
+
+    out = net.forward(X)
+    assert net.hidden_input[0, 0] == pytest.approx(math.log(3), rel=1e-15)
+    assert net.hidden_output[0, 0] == pytest.approx(0.75, rel=1e-15)
+    assert net.output_input[0, 0] == pytest.approx(0.0, abs=1e-15)
+    assert out[0, 0] == pytest.approx(0.5, rel=1e-15)
+    assert fastnn.binary_cross_entropy(y, out) == pytest.approx(math.log(2), rel=1e-15)
+
+    net.backward(X, y, 1.0)
+    assert net.weights_hidden_output[0, 0] == pytest.approx(2.09375, rel=1e-15)
+    assert net.bias_output[0, 0] == pytest.approx(-1.375, rel=1e-15)
+    assert net.weights_input_hidden[0, 0] == pytest.approx(math.log(3) + 0.046875, rel=1e-15)
+    assert net.bias_hidden[0, 0] == pytest.approx(0.046875, rel=1e-15)
+
+    # train() does the same epoch and reports the loss before the update.
+    net2 = fastnn.SimpleNeuralNetwork(1, 1, 1)
+    net2.weights_input_hidden = [[math.log(3)]]
+    net2.bias_hidden = [[0.0]]
+    net2.weights_hidden_output = [[2.0]]
+    net2.bias_output = [[-1.5]]
+    losses = net2.train(X, y, 1, 1.0, verbose=False)
+    assert losses[0] == pytest.approx(math.log(2), rel=1e-15)
+    for name in PARAMS:
+        assert getattr(net2, name) == pytest.approx(getattr(net, name), rel=1e-15)
+
+
+def test_tutorial_update_is_squared_error_gradient():
+    """Independent check by central differences: the tutorial's rule is the gradient
+    of E = sum((output - y)**2) / 2 (not of the cross-entropy), times the learning rate."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(7, 3))
+    y = rng.uniform(size=(7, 2))
+    net = fastnn.SimpleNeuralNetwork(3, 4, 2, seed=9)
+
+    def energy():
+        out = net.forward(X)
+        return 0.5 * np.sum((out - y) ** 2)
+
+    eps, lr = 1e-5, 1e-3
+    numeric = {}
+    for name in PARAMS:
+        w = getattr(net, name)
+        grad = np.zeros_like(w)
+        for idx in np.ndindex(w.shape):
+            orig = w[idx]
+            w[idx] = orig + eps
+            plus = energy()
+            w[idx] = orig - eps
+            minus = energy()
+            w[idx] = orig
+            grad[idx] = (plus - minus) / (2 * eps)
+        numeric[name] = grad
+    before = {name: getattr(net, name).copy() for name in PARAMS}
+    net.forward(X)
+    net.backward(X, y, lr)
+    for name in PARAMS:
+        step = (before[name] - getattr(net, name)) / lr
+        np.testing.assert_allclose(step, numeric[name], rtol=1e-6, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        pytest.param(lambda a: a, id="int"),
+        pytest.param(lambda a: a.tolist(), id="list"),
+        pytest.param(lambda a: a.astype(np.float32), id="float32"),
+        pytest.param(lambda a: a.astype(np.float64), id="float64"),
+        pytest.param(lambda a: np.asfortranarray(a.astype(float)), id="fortran"),
+        pytest.param(lambda a: np.repeat(a, 2, axis=1)[:, ::2], id="strided-view"),
+        pytest.param(lambda a: a.astype(bool), id="bool"),
+    ],
+)
+def test_accepted_input_forms_give_identical_results(convert):
+    base = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=4)
+    expected = base.train(XOR_X.astype(float), XOR_Y.astype(float), 500, 0.1, verbose=False)
+    net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=4)
+    losses = net.train(convert(XOR_X), convert(XOR_Y), 500, 0.1, verbose=False)
+    np.testing.assert_array_equal(losses, expected)
+    for name in PARAMS:
+        np.testing.assert_array_equal(getattr(net, name), getattr(base, name))
+    np.testing.assert_array_equal(net.forward(convert(XOR_X)), base.forward(XOR_X))
+
+
+def test_float32_network(capsys):
+    """float32 weights and activations; close to the float64 reference at float32 precision."""
+    ref, fast = pair(2, 2, 1, seed=0, dtype=np.float32)
+    ref.train(XOR_X, XOR_Y, 2000, 0.1)
+    capsys.readouterr()
+    losses = fast.train(XOR_X, XOR_Y, 2000, 0.1, verbose=False)
+    for name in PARAMS + ACTIVATIONS:
+        assert getattr(fast, name).dtype == np.float32, name
+    assert fast.forward(XOR_X).dtype == np.float32
+    assert losses.dtype == np.float64
+    np.testing.assert_allclose(fast.forward(XOR_X), ref.forward(XOR_X), rtol=1e-4)
+
+
+def test_seed_keyword_repeats_and_leaves_global_state_alone():
+    np.random.seed(123)
+    state = np.random.get_state()[1].copy()
+    a = fastnn.SimpleNeuralNetwork(4, 5, 2, seed=8)
+    b = fastnn.SimpleNeuralNetwork(4, 5, 2, seed=np.random.default_rng(8))
+    np.testing.assert_array_equal(np.random.get_state()[1], state)
+    for name in PARAMS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    rng = np.random.default_rng(8)
+    np.testing.assert_array_equal(a.weights_input_hidden, rng.standard_normal((4, 5)))
+    np.testing.assert_array_equal(a.weights_hidden_output, rng.standard_normal((5, 2)))
+
+
+def test_assigned_weights_take_effect():
+    ref, fast = pair(2, 3, 1, seed=0)
+    new = np.arange(6, dtype=float).reshape(2, 3) / 10
+    ref.weights_input_hidden = new.copy()
+    fast.weights_input_hidden = new
+    ref.bias_output = np.array([[0.3]])
+    fast.bias_output = [[0.3]]
+    np.testing.assert_allclose(fast.forward(XOR_X), ref.forward(XOR_X), rtol=ONE_STEP_RTOL)
+    # In-place edits of the returned arrays take effect too.
+    fast.weights_hidden_output[0, 0] = 5.0
+    ref.weights_hidden_output[0, 0] = 5.0
+    np.testing.assert_allclose(fast.forward(XOR_X), ref.forward(XOR_X), rtol=ONE_STEP_RTOL)
+
+
+def test_verbose_false_prints_nothing_and_epochs_zero(capsys):
+    net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+    before = net.weights_input_hidden.copy()
+    assert net.train(XOR_X, XOR_Y, 0, 0.1).shape == (0,)
+    np.testing.assert_array_equal(net.weights_input_hidden, before)
+    assert net.output is None
+    net.train(XOR_X, XOR_Y, 250, 0.1, verbose=False)
+    assert capsys.readouterr().out == ""
+    net.train(XOR_X, XOR_Y, 250, 0.1)
+    assert [e for e, _ in parse_losses(capsys.readouterr().out)] == [0, 100, 200]
+
+
+def test_lines_are_printed_as_training_goes(monkeypatch, capsys):
+    """With a tiny time budget per compiled chunk, lines come out between chunks."""
+    from fastnn import network
+
+    monkeypatch.setattr(network, "_CHUNK_SECONDS", 1e-9)
+    calls = []
+    real = network._kernels._train
+
+    def spy(*args):
+        calls.append(capsys.readouterr().out.count("Epoch"))
+        return real(*args)
+
+    monkeypatch.setattr(network._kernels, "_train", spy)
+    net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+    net.train(XOR_X, XOR_Y, 1000, 0.1)
+    assert len(calls) > 2
+    assert calls[1] >= 1  # the first chunk's line was out before the second chunk ran
+
+
+def test_backward_before_forward_is_a_clear_error():
+    net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+    with pytest.raises(RuntimeError, match="call forward"):
+        net.backward(XOR_X, XOR_Y, 0.1)
