@@ -36,8 +36,49 @@ def _check_dtype(dtype):
     return dt
 
 
+def _n_groups(n):
+    return -(-n // _kernels.LANES)
+
+
+def _pack(arrT, dtype):
+    """(units, n) -> the kernels' (units, n_groups, LANES) layout, zero-padded, as `dtype`."""
+    units, n = arrT.shape
+    packed = np.zeros((units, _n_groups(n) * _kernels.LANES), dtype)
+    with np.errstate(over="ignore"):
+        packed[:, :n] = arrT
+    return packed.reshape(units, _n_groups(n), _kernels.LANES)
+
+
+def _unpack(packed, n):
+    """The kernels' layout -> a (n, units) view, as the tutorial's attributes are shaped."""
+    return packed.reshape(packed.shape[0], -1)[:, :n].T
+
+
+def _mask(n, dtype):
+    """1.0 for the n real samples of the packed layout, 0.0 for the padding."""
+    return _pack(np.ones((1, n)), dtype)
+
+
+def _arena(shapes, dtype):
+    """Zeroed buffers carved from one allocation, each starting on a 64-byte cache line.
+
+    The kernels' small buffers are kept together this way: scattered small
+    allocations made the tutorial's epoch run at either 200 or 400 ns from one
+    process to the next, depending on where the allocator put them.
+    """
+    per_line = 64 // dtype.itemsize
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    raw = np.zeros(sum(-(-size // per_line) * per_line for size in sizes) + per_line, dtype)
+    start = (-raw.ctypes.data % 64) // dtype.itemsize
+    buffers = []
+    for shape, size in zip(shapes, sizes):
+        buffers.append(raw[start : start + size].reshape(shape))
+        start += -(-size // per_line) * per_line
+    return buffers
+
+
 def _check_matrix(name, value, n_cols, cols_what, dtype, n_rows=None):
-    """Validate a 2-D numeric array and return it transposed, C-contiguous, as `dtype`."""
+    """Validate a 2-D numeric array and return it in the kernels' packed layout, as `dtype`."""
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:
@@ -52,18 +93,17 @@ def _check_matrix(name, value, n_cols, cols_what, dtype, n_rows=None):
         raise ValueError(f"{name} must have {n_rows} rows, one per row of X, got {arr.shape[0]}")
     if arr.shape[1] != n_cols:
         raise ValueError(f"{name} must have {n_cols} columns ({cols_what}), got an array of shape {arr.shape}")
-    with np.errstate(over="ignore"):
-        out = np.ascontiguousarray(arr.T, dtype=dtype)
+    out = _pack(arr.T, dtype)
     if not np.isfinite(out).all():
         raise ValueError(f"{name} must be finite in {dtype}, got NaN or infinity")
-    return out
+    return out, arr.shape[0]
 
 
 def _check_targets(y, n_rows, output_size, dtype):
-    yT = _check_matrix("y", y, output_size, "output_size", dtype, n_rows=n_rows)
-    if yT.min() < 0 or yT.max() > 1:
-        raise ValueError(f"y must hold targets in [0, 1], got values from {yT.min()} to {yT.max()}")
-    return yT
+    Y, _ = _check_matrix("y", y, output_size, "output_size", dtype, n_rows=n_rows)
+    if Y.min() < 0 or Y.max() > 1:
+        raise ValueError(f"y must hold targets in [0, 1], got values from {Y.min()} to {Y.max()}")
+    return Y
 
 
 def _check_epochs(epochs):
@@ -85,7 +125,7 @@ def _check_learning_rate(learning_rate):
 
 
 def _weight_property(attr, rows, cols):
-    """A weight attribute that keeps a C-contiguous array of the network's dtype and shape."""
+    """A weight attribute: assigning copies the values into the network's own array."""
 
     def fget(self):
         return getattr(self, attr)
@@ -105,7 +145,8 @@ def _weight_property(attr, rows, cols):
             arr = np.array(arr, dtype=self.dtype, order="C")
         if not np.isfinite(arr).all():
             raise ValueError(f"{name} must be finite in {self.dtype}, got NaN or infinity")
-        setattr(self, attr, arr)
+        # In place: the parameters live in the network's arena.
+        getattr(self, attr)[...] = arr
 
     return property(fget, fset)
 
@@ -159,6 +200,10 @@ class SimpleNeuralNetwork:
             randn = lambda *shape: rng.standard_normal(shape)  # noqa: E731
         else:
             raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
+        f, h, o = self.input_size, self.hidden_size, self.output_size
+        shapes = [(f, h), (1, h), (h, o), (1, o), (_kernels.LANES,), (f, h), (h,), (h, o), (o,)]
+        (self._weights_input_hidden, self._bias_hidden, self._weights_hidden_output, self._bias_output,
+         *self._workspace) = _arena(shapes, self.dtype)
         # The tutorial's draws, in the tutorial's order.
         self.weights_input_hidden = randn(self.input_size, self.hidden_size)
         self.weights_hidden_output = randn(self.hidden_size, self.output_size)
@@ -176,15 +221,14 @@ class SimpleNeuralNetwork:
         return self._weights_input_hidden, self._bias_hidden, self._weights_hidden_output, self._bias_output
 
     def _activations(self, n):
-        """Fresh (units, n) buffers for hidden_input, hidden_output, output_input, output."""
-        h, o, dt = self.hidden_size, self.output_size, self.dtype
-        return np.empty((h, n), dt), np.empty((h, n), dt), np.empty((o, n), dt), np.empty((o, n), dt)
+        """Packed buffers for hidden_input, hidden_output, output_input, output and the two deltas."""
+        h, o, groups = self.hidden_size, self.output_size, (_n_groups(n), _kernels.LANES)
+        return _arena([(h, *groups), (h, *groups), (o, *groups), (o, *groups), (h, *groups), (o, *groups)], self.dtype)
 
-    def _set_activations(self, hin, hout, oin, out):
-        # Kernels store activations as (units, samples); the tutorial's
-        # attributes are their (samples, units) transposes, views without a copy.
-        self.hidden_input, self.hidden_output = hin.T, hout.T
-        self.output_input, self.output = oin.T, out.T
+    def _set_activations(self, n, hin, hout, oin, out, *deltas):
+        # The tutorial's (samples, units) attributes are views of the packed buffers.
+        self.hidden_input, self.hidden_output = _unpack(hin, n), _unpack(hout, n)
+        self.output_input, self.output = _unpack(oin, n), _unpack(out, n)
 
     def forward(self, X):
         """Forward pass; sets the activation attributes as the tutorial does.
@@ -197,10 +241,10 @@ class SimpleNeuralNetwork:
         -------
         output : ndarray of shape (n_samples, output_size)
         """
-        XT = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
-        acts = self._activations(XT.shape[1])
-        _kernels._forward(XT, *self._params(), *acts)
-        self._set_activations(*acts)
+        X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
+        acts = self._activations(n)
+        _kernels._forward(X, *self._params(), *acts[:4])
+        self._set_activations(n, *acts)
         return self.output
 
     def backward(self, X, y, learning_rate):
@@ -215,16 +259,15 @@ class SimpleNeuralNetwork:
         learning_rate : float
             Finite and positive.
         """
-        XT = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
-        n = XT.shape[1]
-        yT = _check_targets(y, n, self.output_size, self.dtype)
+        X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
+        Y = _check_targets(y, n, self.output_size, self.dtype)
         lr = _check_learning_rate(learning_rate)
         if self.output is None or self.hidden_output is None:
             raise RuntimeError("backward needs the activations of a forward pass: call forward(X) first")
-        houtT = _check_matrix("hidden_output", self.hidden_output, self.hidden_size, "hidden_size", self.dtype, n)
-        outT = _check_matrix("output", self.output, self.output_size, "output_size", self.dtype, n)
-        hd, od = np.empty_like(houtT), np.empty_like(outT)
-        _kernels._backward(XT, yT, *self._params(), lr, houtT, outT, hd, od)
+        hout, _ = _check_matrix("hidden_output", self.hidden_output, self.hidden_size, "hidden_size", self.dtype, n)
+        out, _ = _check_matrix("output", self.output, self.output_size, "output_size", self.dtype, n)
+        deltas = self._activations(n)[4:]
+        _kernels._backward(X, Y, _mask(n, self.dtype), *self._params(), lr, hout, out, *deltas, *self._workspace)
 
     def train(self, X, y, epochs, learning_rate, verbose=True):
         """Full-batch gradient descent, the epoch loop in compiled code.
@@ -248,9 +291,8 @@ class SimpleNeuralNetwork:
             The loss of each epoch, computed as the tutorial does from the
             output of that epoch's forward pass, before its update.
         """
-        XT = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
-        n = XT.shape[1]
-        yT = _check_targets(y, n, self.output_size, self.dtype)
+        X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
+        Y = _check_targets(y, n, self.output_size, self.dtype)
         epochs = _check_epochs(epochs)
         lr = _check_learning_rate(learning_rate)
         lo, hi = _clip_bounds(self.dtype)
@@ -258,12 +300,12 @@ class SimpleNeuralNetwork:
         if epochs == 0:
             return losses
         acts = self._activations(n)
-        hd, od = np.empty_like(acts[1]), np.empty_like(acts[3])
+        mask = _mask(n, self.dtype)
         done, chunk = 0, min(epochs, 100)
         while done < epochs:
             stop = min(epochs, done + chunk)
             start_time = time.perf_counter()
-            _kernels._train(XT, yT, *self._params(), lr, lo, hi, losses[done:stop], *acts, hd, od)
+            _kernels._train(X, Y, mask, *self._params(), lr, lo, hi, losses[done:stop], *acts, *self._workspace)
             elapsed = time.perf_counter() - start_time
             if verbose:
                 for epoch in range(-(-done // 100) * 100, stop, 100):
@@ -271,5 +313,5 @@ class SimpleNeuralNetwork:
             # Next chunk: about _CHUNK_SECONDS of work, growing at most 8-fold.
             chunk = max(1, int(chunk * min(8.0, _CHUNK_SECONDS / max(elapsed, 1e-9))))
             done = stop
-        self._set_activations(*acts)
+        self._set_activations(n, *acts)
         return losses
