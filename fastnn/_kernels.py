@@ -2,15 +2,19 @@
 
 Kernels assume clean input: C-contiguous arrays of one float dtype, checked
 by the public wrapper in ``network.py``. Data and activations are stored
-transposed and packed, one row per unit and the samples in groups of
-``LANES``: ``(units, n_groups, LANES)``, so that the loops over samples are
-unit-stride and vectorize even for the tutorial's four samples.
+transposed and cut into blocks of samples: ``(units, n_blocks, width)``, one
+row per unit (feature, hidden unit or output). Every loop over the samples of
+a block runs from 0 to ``width`` over unit-stride memory, so LLVM vectorizes
+it. Columns past ``n_samples`` are padding: zero input, masked out of the loss
+and the gradients by ``M`` (shape ``(1, n_blocks, width)``: 1.0 for a real
+sample, 0.0 for padding).
 
-The unit of work is a block of sample groups ``[g0, g1)``: its forward pass,
-its loss and its gradient contributions are computed while the block is in
-cache. A full-batch epoch runs the blocks in order, sums their partial
-gradients in that order, then updates the weights once. With the block size
-fixed, the result does not depend on how the blocks are scheduled.
+The unit of work is one block: its forward pass, its loss and its gradient
+contributions are computed while the block is in cache. A full-batch epoch
+runs the blocks in order, adds their partial gradients in that order, then
+updates the weights once. The block width depends only on the number of
+samples (see ``network._block_width``), so the result does not depend on how
+the work is scheduled.
 
 All kernels share ``_NJIT``:
 
@@ -25,32 +29,124 @@ All kernels share ``_NJIT``:
   rounding in the last bits compared with NumPy; the tests bound the effect.
 
 The small kernels are inlined into their callers (``inline="always"``), so the
-epoch loop of a tiny network is one compiled function with no calls in it.
+epoch loop of a tiny network is one compiled function. ``_exp`` and ``_log``
+are not: they are compiled with ``_EXACT`` flags, without ``reassoc``, which
+would let LLVM fold away their range reduction, and LLVM inlines them with
+their own flags.
 """
 
+import math
+
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _NJIT = dict(nogil=True, cache=True, error_model="numpy", fastmath=_FASTMATH)
 _INLINE = dict(_NJIT, inline="always")
+_EXACT = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
 
-# Samples are packed in groups of LANES: an activation array has shape
-# (units, n_groups, LANES), and every loop over the samples of a group has
-# this constant trip count, which LLVM turns into one vector instruction.
-# Columns past n_samples are padding: zero input, masked out of the loss and
-# the gradients by M, shape (1, n_groups, LANES): 1.0 for a real sample, 0.0
-# for padding.
-LANES = 4
-# Groups per block: enough to amortize the loops, few enough that a block's
-# activations stay in cache (64 groups = 256 samples).
-BLOCK = 64
+
+@intrinsic
+def _as_int64(typingctx, x):
+    """The bits of a float64 as an int64 (a bitcast, no conversion)."""
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _as_float64(typingctx, x):
+    """The float64 whose bits are the int64 x (a bitcast, no conversion)."""
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+# exp and log are written out here, not called from the C library: a call in
+# a loop stops LLVM from vectorizing it and spills every live register, and
+# Numba has no vector math library with llvmlite from PyPI. Both are tested
+# against NumPy to within 1 ulp (exp) and 2 ulp (log) in tests/test_kernels.py.
+_LOG2E = 1.4426950408889634
+_SHIFT = 6755399441055744.0  # 2**52 + 2**51: adding it rounds to an integer held in the low bits
+_LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts: k * _LN2_HI is exact for |k| < 2**11
+_LN2_LO = 1.90821492927058770002e-10
+_E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13 = [1.0 / math.factorial(i) for i in range(2, 14)]
+_SQRT2 = 1.4142135623730951
+_L0, _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8, _L9, _L10, _L11 = [2.0 / (2 * i + 1) for i in range(12)]
+
+
+@njit(**_EXACT)
+def _exp(x):
+    """exp(x) = 2**k exp(r), k = round(x / ln 2), |r| <= ln 2 / 2, exp(r) by its Taylor series to r**13.
+
+    Overflows to inf above 709.78 and underflows through the subnormals to 0,
+    as the C library does; NaN gives NaN.
+    """
+    if x > 710.0:  # comparisons, not min/max, so that NaN passes through
+        x = 710.0
+    if x < -746.0:
+        x = -746.0
+    kd = x * _LOG2E + _SHIFT
+    ki = _as_int64(kd)
+    kd -= _SHIFT
+    r = (x - kd * _LN2_HI) - kd * _LN2_LO
+    r2 = r * r
+    r4 = r2 * r2
+    q0 = (_E2 + r * _E3) + r2 * (_E4 + r * _E5)
+    q1 = (_E6 + r * _E7) + r2 * (_E8 + r * _E9)
+    q2 = (_E10 + r * _E11) + r2 * (_E12 + r * _E13)
+    p = r + r2 * (q0 + r4 * (q1 + r4 * q2))  # exp(r) - 1
+    k = (ki << 12) >> 12  # the low 52 bits of kd, sign-extended: k
+    # 2**k as two factors, so that k from -1076 (subnormal results) to 1024 (inf) works
+    half = k >> 1
+    s1 = _as_float64((half + 1023) << 52)
+    s2 = _as_float64((k - half + 1023) << 52)
+    return (s1 + s1 * p) * s2
+
+
+@njit(**_EXACT)
+def _log(x):
+    """log(x) = e ln 2 + log(m), x = m 2**e with m in [sqrt(1/2), sqrt(2)), log(m) = 2 atanh(s), s = (m-1)/(m+1).
+
+    Exact for 1; -inf for 0, inf for inf, NaN for NaN and negative x, as the C library.
+    """
+    subnormal = x < 2.2250738585072014e-308
+    x = x * 4503599627370496.0 if subnormal else x  # times 2**52
+    bits = _as_int64(x)
+    e = (bits >> 52) - 1023 - (52 if subnormal else 0)
+    m = _as_float64((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    if m > _SQRT2:
+        m *= 0.5
+        e += 1
+    s = (m - 1.0) / (m + 1.0)
+    s2 = s * s
+    s4 = s2 * s2
+    s8 = s4 * s4
+    q0 = (_L1 + s2 * _L2) + s4 * (_L3 + s2 * _L4)
+    q1 = (_L5 + s2 * _L6) + s4 * (_L7 + s2 * _L8)
+    q2 = (_L9 + s2 * _L10) + s4 * _L11
+    log_m = s * _L0 + s * s2 * (q0 + s8 * (q1 + s8 * q2))
+    ef = float(e)
+    result = ef * _LN2_HI + (log_m + ef * _LN2_LO)
+    if x == 0.0:
+        result = -np.inf
+    if x == np.inf:
+        result = np.inf
+    if not x >= 0.0:
+        result = np.nan
+    return result
 
 
 @njit(**_INLINE)
 def _sigmoid(z):
     """1 / (1 + exp(-z)); exp overflows to inf, giving exactly 0 as in NumPy."""
-    return 1.0 / (1.0 + np.exp(-z))
+    return 1.0 / (1.0 + _exp(-z))
 
 
 @njit(**_INLINE)
@@ -60,95 +156,87 @@ def _sigmoid_derivative(a):
 
 
 @njit(**_INLINE)
-def _dense_sigmoid(A, W, b, Z, S, g0, g1):
-    """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for groups g0..g1."""
+def _dense_sigmoid(A, W, b, Z, S, blk):
+    """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk."""
+    width = A.shape[2]
     for j in range(W.shape[1]):
+        for i in range(width):
+            Z[j, blk, i] = 0.0
+        for k in range(W.shape[0]):
+            w = W[k, j]
+            for i in range(width):
+                Z[j, blk, i] += A[k, blk, i] * w
         bj = b[0, j]
-        for g in range(g0, g1):
-            for l in range(LANES):
-                Z[j, g, l] = 0.0
-            for k in range(W.shape[0]):
-                w = W[k, j]
-                for l in range(LANES):
-                    Z[j, g, l] += A[k, g, l] * w
-            for l in range(LANES):
-                z = Z[j, g, l] + bj
-                Z[j, g, l] = z
-                S[j, g, l] = _sigmoid(z)
+        for i in range(width):
+            z = Z[j, blk, i] + bj
+            Z[j, blk, i] = z
+            S[j, blk, i] = _sigmoid(z)
 
 
 @njit(**_INLINE)
-def _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, g0, g1):
-    """The forward pass of groups g0..g1: hidden = sigmoid(X W1 + b1), output = sigmoid(hidden W2 + b2)."""
-    _dense_sigmoid(X, W1, b1, hin, hout, g0, g1)
-    _dense_sigmoid(hout, W2, b2, oin, out, g0, g1)
+def _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, blk):
+    """The forward pass of block blk: hidden = sigmoid(X W1 + b1), output = sigmoid(hidden W2 + b2)."""
+    _dense_sigmoid(X, W1, b1, hin, hout, blk)
+    _dense_sigmoid(hout, W2, b2, oin, out, blk)
 
 
 @njit(**_INLINE)
-def _loss_block(Y, M, out, lo, hi, g0, g1):
-    """-sum(y log p + (1 - y) log(1 - p)) over the samples of groups g0..g1, p clipped to [lo, hi].
+def _loss_block(Y, M, out, lo, hi, blk):
+    """-sum(y log p + (1 - y) log(1 - p)) over the samples of block blk, p clipped to [lo, hi].
 
-    A term whose weight y or 1 - y is exactly zero is skipped, which gives the
-    same value as computing it whenever that value is finite.
+    Both terms are always computed: where y or 1 - y is 0 the term is 0 times
+    a finite log, so the sum equals the tutorial's wherever that is finite.
     """
     total = 0.0
     for k in range(out.shape[0]):
-        for g in range(g0, g1):
-            for l in range(LANES):
-                if M[0, g, l] != 0.0:
-                    t = Y[k, g, l]
-                    p = min(max(out[k, g, l], lo), hi)
-                    if t != 0.0:
-                        total += t * np.log(p)
-                    if t != 1.0:
-                        total += (1.0 - t) * np.log(1.0 - p)
+        for i in range(out.shape[2]):
+            t = Y[k, blk, i]
+            p = out[k, blk, i]
+            p = lo if p < lo else (hi if p > hi else p)  # a NaN stays NaN
+            total += M[0, blk, i] * (t * _log(p) + (1.0 - t) * _log(1.0 - p))
     return -total
 
 
 @njit(**_INLINE)
-def _dot_samples(A, a, B, b, acc, g0, g1):
-    """sum over the samples of groups g0..g1 of A[a] * B[b], in LANES partial sums held in acc."""
-    for l in range(LANES):
-        acc[l] = 0.0
-    for g in range(g0, g1):
-        for l in range(LANES):
-            acc[l] += A[a, g, l] * B[b, g, l]
-    return (acc[0] + acc[1]) + (acc[2] + acc[3])
+def _dot(A, a, B, b, blk):
+    """sum over the samples of block blk of A[a] * B[b]."""
+    s = 0.0
+    for i in range(A.shape[2]):
+        s += A[a, blk, i] * B[b, blk, i]
+    return s
 
 
 @njit(**_INLINE)
-def _gradient_block(X, Y, M, W2, hout, out, hd, od, acc, gW1, gb1, gW2, gb2, g0, g1):
-    """Add the tutorial's gradient contributions of groups g0..g1 to gW1, gb1, gW2, gb2.
+def _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk):
+    """Add the tutorial's gradient contributions of block blk to gW1, gb1, gW2, gb2.
 
     od = (out - y) out (1 - out), hd = (W2 od) hout (1 - hout);
     gW2 += hout od^T, gb2 += sum(od), gW1 += X^T hd^T, gb1 += sum(hd).
     Padding samples get zero deltas (od is multiplied by the mask M), so they
-    add nothing; gb sums the deltas as their dot product with M.
+    add nothing; the bias sums are dot products with M.
     """
-    f, h, o = X.shape[0], W2.shape[0], W2.shape[1]
+    f, h, o, width = X.shape[0], W2.shape[0], W2.shape[1], X.shape[2]
     for k in range(o):
-        for g in range(g0, g1):
-            for l in range(LANES):
-                p = out[k, g, l]
-                od[k, g, l] = (p - Y[k, g, l]) * _sigmoid_derivative(p) * M[0, g, l]
+        for i in range(width):
+            p = out[k, blk, i]
+            od[k, blk, i] = (p - Y[k, blk, i]) * _sigmoid_derivative(p) * M[0, blk, i]
     for j in range(h):
-        for g in range(g0, g1):
-            for l in range(LANES):
-                hd[j, g, l] = 0.0
-            for k in range(o):
-                w = W2[j, k]
-                for l in range(LANES):
-                    hd[j, g, l] += od[k, g, l] * w
-            for l in range(LANES):
-                hd[j, g, l] *= _sigmoid_derivative(hout[j, g, l])
+        for i in range(width):
+            hd[j, blk, i] = 0.0
+        for k in range(o):
+            w = W2[j, k]
+            for i in range(width):
+                hd[j, blk, i] += od[k, blk, i] * w
+        for i in range(width):
+            hd[j, blk, i] *= _sigmoid_derivative(hout[j, blk, i])
     for k in range(o):
-        gb2[k] += _dot_samples(od, k, M, 0, acc, g0, g1)
+        gb2[k] += _dot(od, k, M, 0, blk)
         for j in range(h):
-            gW2[j, k] += _dot_samples(hout, j, od, k, acc, g0, g1)
+            gW2[j, k] += _dot(hout, j, od, k, blk)
     for j in range(h):
-        gb1[j] += _dot_samples(hd, j, M, 0, acc, g0, g1)
+        gb1[j] += _dot(hd, j, M, 0, blk)
         for k in range(f):
-            gW1[k, j] += _dot_samples(X, k, hd, j, acc, g0, g1)
+            gW1[k, j] += _dot(X, k, hd, j, blk)
 
 
 @njit(**_INLINE)
@@ -181,35 +269,30 @@ def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr):
 
 @njit(**_NJIT)
 def _forward(X, W1, b1, W2, b2, hin, hout, oin, out):
-    """The forward pass of every group of X."""
-    n_groups = X.shape[1]
-    for g0 in range(0, n_groups, BLOCK):
-        _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, g0, min(n_groups, g0 + BLOCK))
+    """The forward pass of every block of X."""
+    for blk in range(X.shape[1]):
+        _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, blk)
 
 
 @njit(**_NJIT)
-def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, acc, gW1, gb1, gW2, gb2):
+def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, gW1, gb1, gW2, gb2):
     """One step of the tutorial's rule from stored activations; deltas use the weights before the update."""
-    n_groups = X.shape[1]
     _zero_gradients(gW1, gb1, gW2, gb2)
-    for g0 in range(0, n_groups, BLOCK):
-        g1 = min(n_groups, g0 + BLOCK)
-        _gradient_block(X, Y, M, W2, hout, out, hd, od, acc, gW1, gb1, gW2, gb2, g0, g1)
+    for blk in range(X.shape[1]):
+        _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
     _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
 
 
 @njit(**_NJIT)
-def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, losses, hin, hout, oin, out, hd, od, acc, gW1, gb1, gW2, gb2):
+def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
     """len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update."""
-    n_groups = X.shape[1]
     scale = 1.0 / (M.sum() * out.shape[0])
     for e in range(losses.shape[0]):
         _zero_gradients(gW1, gb1, gW2, gb2)
         total = 0.0
-        for g0 in range(0, n_groups, BLOCK):
-            g1 = min(n_groups, g0 + BLOCK)
-            _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, g0, g1)
-            total += _loss_block(Y, M, out, lo, hi, g0, g1)
-            _gradient_block(X, Y, M, W2, hout, out, hd, od, acc, gW1, gb1, gW2, gb2, g0, g1)
+        for blk in range(X.shape[1]):
+            _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, blk)
+            total += _loss_block(Y, M, out, lo, hi, blk)
+            _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
         losses[e] = total * scale
         _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)

@@ -4,6 +4,7 @@ The class checks its input once, at the public boundary, owns the weights and
 calls the kernels of ``_kernels.py``; it has no numerical loops of its own.
 """
 
+import math
 import numbers
 import time
 
@@ -36,17 +37,29 @@ def _check_dtype(dtype):
     return dt
 
 
-def _n_groups(n):
-    return -(-n // _kernels.LANES)
+# Samples per block at most: a block's activations stay in cache, and the
+# loops over a block are long enough to vectorize.
+_MAX_BLOCK = 256
+
+
+def _blocks(n):
+    """(n_blocks, width) for n samples: as few blocks as fit, of equal width, a multiple of 4.
+
+    It depends on n only, so the order of every sum is fixed by the data.
+    """
+    n_blocks = -(-n // _MAX_BLOCK)
+    width = -(-n // n_blocks)
+    return n_blocks, -(-width // 4) * 4
 
 
 def _pack(arrT, dtype):
-    """(units, n) -> the kernels' (units, n_groups, LANES) layout, zero-padded, as `dtype`."""
+    """(units, n) -> the kernels' (units, n_blocks, width) layout, zero-padded, as `dtype`."""
     units, n = arrT.shape
-    packed = np.zeros((units, _n_groups(n) * _kernels.LANES), dtype)
+    n_blocks, width = _blocks(n)
+    packed = np.zeros((units, n_blocks * width), dtype)
     with np.errstate(over="ignore"):
         packed[:, :n] = arrT
-    return packed.reshape(units, _n_groups(n), _kernels.LANES)
+    return packed.reshape(units, n_blocks, width)
 
 
 def _unpack(packed, n):
@@ -67,13 +80,14 @@ def _arena(shapes, dtype):
     process to the next, depending on where the allocator put them.
     """
     per_line = 64 // dtype.itemsize
-    sizes = [int(np.prod(shape)) for shape in shapes]
-    raw = np.zeros(sum(-(-size // per_line) * per_line for size in sizes) + per_line, dtype)
-    start = (-raw.ctypes.data % 64) // dtype.itemsize
+    sizes = [math.prod(shape) for shape in shapes]
+    spans = [-(-size // per_line) * per_line for size in sizes]
+    raw = np.zeros(sum(spans) + per_line, dtype)
+    start = (-raw.__array_interface__["data"][0] % 64) // dtype.itemsize
     buffers = []
-    for shape, size in zip(shapes, sizes):
+    for shape, size, span in zip(shapes, sizes, spans):
         buffers.append(raw[start : start + size].reshape(shape))
-        start += -(-size // per_line) * per_line
+        start += span
     return buffers
 
 
@@ -201,7 +215,7 @@ class SimpleNeuralNetwork:
         else:
             raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
         f, h, o = self.input_size, self.hidden_size, self.output_size
-        shapes = [(f, h), (1, h), (h, o), (1, o), (_kernels.LANES,), (f, h), (h,), (h, o), (o,)]
+        shapes = [(f, h), (1, h), (h, o), (1, o), (f, h), (h,), (h, o), (o,)]
         (self._weights_input_hidden, self._bias_hidden, self._weights_hidden_output, self._bias_output,
          *self._workspace) = _arena(shapes, self.dtype)
         # The tutorial's draws, in the tutorial's order.
@@ -222,8 +236,8 @@ class SimpleNeuralNetwork:
 
     def _activations(self, n):
         """Packed buffers for hidden_input, hidden_output, output_input, output and the two deltas."""
-        h, o, groups = self.hidden_size, self.output_size, (_n_groups(n), _kernels.LANES)
-        return _arena([(h, *groups), (h, *groups), (o, *groups), (o, *groups), (h, *groups), (o, *groups)], self.dtype)
+        h, o, blocks = self.hidden_size, self.output_size, _blocks(n)
+        return _arena([(h, *blocks), (h, *blocks), (o, *blocks), (o, *blocks), (h, *blocks), (o, *blocks)], self.dtype)
 
     def _set_activations(self, n, hin, hout, oin, out, *deltas):
         # The tutorial's (samples, units) attributes are views of the packed buffers.
@@ -308,8 +322,11 @@ class SimpleNeuralNetwork:
             _kernels._train(X, Y, mask, *self._params(), lr, lo, hi, losses[done:stop], *acts, *self._workspace)
             elapsed = time.perf_counter() - start_time
             if verbose:
-                for epoch in range(-(-done // 100) * 100, stop, 100):
-                    print(f"Epoch {epoch}, Loss: {losses[epoch]}")
+                # The tutorial's lines for this chunk, in one write.
+                first = -(-done // 100) * 100
+                lines = [f"Epoch {epoch}, Loss: {loss}" for epoch, loss in zip(range(first, stop, 100), losses[first:stop:100].tolist())]
+                if lines:
+                    print("\n".join(lines))
             # Next chunk: about _CHUNK_SECONDS of work, growing at most 8-fold.
             chunk = max(1, int(chunk * min(8.0, _CHUNK_SECONDS / max(elapsed, 1e-9))))
             done = stop

@@ -1,0 +1,52 @@
+"""The kernels' own exp and log against NumPy's (the C library's), in ulps."""
+
+import warnings
+
+import numpy as np
+from numba import njit
+
+from fastnn import _kernels
+
+
+@njit
+def _apply(f, x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        out[i] = f(x[i])
+    return out
+
+
+def ulps(a, b):
+    """Distance in units in the last place between float64 arrays of one sign."""
+    return np.abs(a.view(np.int64) - b.view(np.int64))
+
+
+def test_exp_within_one_ulp_over_its_whole_range():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-745, 709.78, 200_000), rng.normal(scale=5, size=200_000), np.linspace(-745, 709.78, 20_001)])
+    np.testing.assert_array_less(ulps(_apply(_kernels._exp, x), np.exp(x)), 2)
+
+
+def test_exp_overflow_and_underflow_like_the_c_library():
+    x = np.array([709.78, 709.79, 710.0, 1e6, np.inf, -745.1, -745.2, -1e6, -np.inf, 0.0, np.nan])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = np.exp(x)
+    np.testing.assert_array_equal(_apply(_kernels._exp, x), expected)  # NaN == NaN here
+
+
+def test_log_within_two_ulps_normal_and_subnormal():
+    rng = np.random.default_rng(1)
+    x = np.concatenate(
+        [rng.uniform(0, 1, 200_000), np.exp(rng.uniform(-744, 709, 200_000)), [5e-324, 1e-310, 2.2250738585072014e-308, 1.0, np.nextafter(1, 0)]]
+    )
+    np.testing.assert_array_less(ulps(np.abs(_apply(_kernels._log, x)), np.abs(np.log(x))), 3)
+    assert _kernels._log(1.0) == 0.0
+
+
+def test_log_special_values_like_the_c_library():
+    x = np.array([0.0, np.inf, -1.0, np.nan, -np.inf])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = np.log(x)
+    np.testing.assert_array_equal(_apply(_kernels._log, x), expected)
