@@ -181,19 +181,27 @@ def _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, blk):
 
 
 @njit(**_INLINE)
-def _loss_block(Y, M, out, lo, hi, blk):
+def _loss_block(Y, M, out, lo, hi, binary, blk):
     """-sum(y log p + (1 - y) log(1 - p)) over the samples of block blk, p clipped to [lo, hi].
 
-    Both terms are always computed: where y or 1 - y is 0 the term is 0 times
-    a finite log, so the sum equals the tutorial's wherever that is finite.
+    With binary targets (every y exactly 0 or 1, known to the caller) one of
+    the two terms is zero times a finite log: only the other is computed. In
+    general both are, and a zero weight gives a zero term. Either way the sum
+    equals the tutorial's wherever that is finite.
     """
     total = 0.0
     for k in range(out.shape[0]):
-        for i in range(out.shape[2]):
-            t = Y[k, blk, i]
-            p = out[k, blk, i]
-            p = lo if p < lo else (hi if p > hi else p)  # a NaN stays NaN
-            total += M[0, blk, i] * (t * _log(p) + (1.0 - t) * _log(1.0 - p))
+        if binary:
+            for i in range(out.shape[2]):
+                p = out[k, blk, i]
+                p = lo if p < lo else (hi if p > hi else p)  # a NaN stays NaN
+                total += M[0, blk, i] * _log(p if Y[k, blk, i] == 1.0 else 1.0 - p)
+        else:
+            for i in range(out.shape[2]):
+                t = Y[k, blk, i]
+                p = out[k, blk, i]
+                p = lo if p < lo else (hi if p > hi else p)
+                total += M[0, blk, i] * (t * _log(p) + (1.0 - t) * _log(1.0 - p))
     return -total
 
 
@@ -284,7 +292,7 @@ def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, gW1, gb1, gW2, gb2
 
 
 @njit(**_NJIT)
-def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
+def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
     """len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update."""
     scale = 1.0 / (M.sum() * out.shape[0])
     for e in range(losses.shape[0]):
@@ -292,7 +300,7 @@ def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, losses, hin, hout, oin, out, hd,
         total = 0.0
         for blk in range(X.shape[1]):
             _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, blk)
-            total += _loss_block(Y, M, out, lo, hi, blk)
+            total += _loss_block(Y, M, out, lo, hi, binary, blk)
             _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
         losses[e] = total * scale
         _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
