@@ -15,7 +15,7 @@ from fastnn import reference
 IMPLEMENTATIONS = {"reference": reference.SimpleNeuralNetwork, "fastnn": fastnn.SimpleNeuralNetwork}
 # Rounds per implementation: the reference is slow, and its spread is small
 # next to the gap being measured.
-ROUNDS = {"reference": 5, "fastnn": 30}
+ROUNDS = {"reference": 10, "fastnn": 50}
 
 
 @pytest.mark.parametrize("impl", list(IMPLEMENTATIONS))

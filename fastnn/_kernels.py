@@ -262,17 +262,21 @@ def _zero_gradients(gW1, gb1, gW2, gb2):
 
 @njit(**_INLINE)
 def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr):
-    """W -= g lr for every parameter, in the tutorial's order."""
+    """W -= g lr for every parameter, in the tutorial's order; each g is reset to 0 for the next sum."""
     for j in range(W2.shape[0]):
         for k in range(W2.shape[1]):
             W2[j, k] -= gW2[j, k] * lr
+            gW2[j, k] = 0.0
     for k in range(W2.shape[1]):
         b2[0, k] -= gb2[k] * lr
+        gb2[k] = 0.0
     for k in range(W1.shape[0]):
         for j in range(W1.shape[1]):
             W1[k, j] -= gW1[k, j] * lr
+            gW1[k, j] = 0.0
     for j in range(W1.shape[1]):
         b1[0, j] -= gb1[j] * lr
+        gb1[j] = 0.0
 
 
 @njit(**_NJIT)
@@ -295,8 +299,8 @@ def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, gW1, gb1, gW2, gb2
 def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
     """len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update."""
     scale = 1.0 / (M.sum() * out.shape[0])
+    _zero_gradients(gW1, gb1, gW2, gb2)
     for e in range(losses.shape[0]):
-        _zero_gradients(gW1, gb1, gW2, gb2)
         total = 0.0
         for blk in range(X.shape[1]):
             _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, blk)
