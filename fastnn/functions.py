@@ -5,6 +5,8 @@ neither overflows nor takes the log of zero, and a finite, correct value
 where it would.
 """
 
+import functools
+
 import numpy as np
 
 
@@ -15,6 +17,7 @@ def _as_float_array(x):
     return x
 
 
+@functools.lru_cache(maxsize=None)
 def _clip_bounds(dtype):
     """(smallest positive value, largest value below 1) of a float dtype."""
     dtype = np.dtype(dtype)

@@ -115,16 +115,20 @@ def _check_matrix(name, value, n_cols, cols_what, dtype, n_rows=None):
     if arr.shape[1] != n_cols:
         raise ValueError(f"{name} must have {n_cols} columns ({cols_what}), got an array of shape {arr.shape}")
     out = _pack(arr.T, dtype)
-    if not np.isfinite(out).all():
+    # Integers and bools are finite in float32 too; floats may not be.
+    if arr.dtype.kind == "f" and not np.isfinite(out).all():
         raise ValueError(f"{name} must be finite in {dtype}, got NaN or infinity")
     return out, arr.shape[0]
 
 
 def _check_targets(y, n_rows, output_size, dtype):
+    """Validate y; return it packed, and whether every target is exactly 0 or 1."""
     Y, _ = _check_matrix("y", y, output_size, "output_size", dtype, n_rows=n_rows)
-    if Y.min() < 0 or Y.max() > 1:
-        raise ValueError(f"y must hold targets in [0, 1], got values from {Y.min()} to {Y.max()}")
-    return Y
+    low, high = Y.min(), Y.max()
+    if low < 0 or high > 1:
+        raise ValueError(f"y must hold targets in [0, 1], got values from {low} to {high}")
+    binary = np.asarray(y).dtype.kind in "biu" or bool(np.all((Y == 0) | (Y == 1)))
+    return Y, binary
 
 
 def _check_epochs(epochs):
@@ -281,7 +285,7 @@ class SimpleNeuralNetwork:
             Finite and positive.
         """
         X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
-        Y = _check_targets(y, n, self.output_size, self.dtype)
+        Y, _ = _check_targets(y, n, self.output_size, self.dtype)
         lr = _check_learning_rate(learning_rate)
         if self.output is None or self.hidden_output is None:
             raise RuntimeError("backward needs the activations of a forward pass: call forward(X) first")
@@ -313,7 +317,7 @@ class SimpleNeuralNetwork:
             output of that epoch's forward pass, before its update.
         """
         X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
-        Y = _check_targets(y, n, self.output_size, self.dtype)
+        Y, binary = _check_targets(y, n, self.output_size, self.dtype)
         epochs = _check_epochs(epochs)
         lr = _check_learning_rate(learning_rate)
         lo, hi = _clip_bounds(self.dtype)
@@ -322,7 +326,6 @@ class SimpleNeuralNetwork:
             return losses
         acts = self._activations(n)
         mask = _mask(n, self.dtype)
-        binary = bool(np.all((Y == 0) | (Y == 1)))
         # The first chunk is sized from the work per epoch (about 1 ns per
         # multiply-add: a few milliseconds), later ones from measured time.
         work = X.shape[1] * X.shape[2] * (self.hidden_size * (self.input_size + self.output_size + 2) + self.output_size)
