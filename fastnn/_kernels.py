@@ -143,6 +143,17 @@ def _log(x):
     return result
 
 
+@njit(**_EXACT)
+def _isfinite(x):
+    """x is neither NaN nor infinite.
+
+    Compiled apart with _EXACT flags: under _FASTMATH ("nsz" with "reassoc")
+    LLVM rewrites np.isfinite(w - g * lr) to True even when the difference
+    overflows, which would let a diverging update through.
+    """
+    return abs(x) < np.inf
+
+
 @njit(**_INLINE)
 def _sigmoid(z):
     """1 / (1 + exp(-z)); exp overflows to inf, giving exactly 0 as in NumPy."""
@@ -262,7 +273,24 @@ def _zero_gradients(gW1, gb1, gW2, gb2):
 
 @njit(**_INLINE)
 def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr):
-    """W -= g lr for every parameter, in the tutorial's order; each g is reset to 0 for the next sum."""
+    """W -= g lr for every parameter, in the tutorial's order; each g is reset to 0 for the next sum.
+
+    Returns False, and changes nothing, if any updated value would be NaN or
+    infinite: a diverging step is refused whole, never applied in part.
+    """
+    finite = True
+    for j in range(W2.shape[0]):
+        for k in range(W2.shape[1]):
+            finite &= _isfinite(W2[j, k] - gW2[j, k] * lr)
+    for k in range(W2.shape[1]):
+        finite &= _isfinite(b2[0, k] - gb2[k] * lr)
+    for k in range(W1.shape[0]):
+        for j in range(W1.shape[1]):
+            finite &= _isfinite(W1[k, j] - gW1[k, j] * lr)
+    for j in range(W1.shape[1]):
+        finite &= _isfinite(b1[0, j] - gb1[j] * lr)
+    if not finite:
+        return False
     for j in range(W2.shape[0]):
         for k in range(W2.shape[1]):
             W2[j, k] -= gW2[j, k] * lr
@@ -277,6 +305,7 @@ def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr):
     for j in range(W1.shape[1]):
         b1[0, j] -= gb1[j] * lr
         gb1[j] = 0.0
+    return True
 
 
 @njit(**_NJIT)
@@ -288,16 +317,25 @@ def _forward(X, W1, b1, W2, b2, hin, hout, oin, out):
 
 @njit(**_NJIT)
 def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, gW1, gb1, gW2, gb2):
-    """One step of the tutorial's rule from stored activations; deltas use the weights before the update."""
+    """One step of the tutorial's rule from stored activations; deltas use the weights before the update.
+
+    Returns False, changing nothing, if the step would make a weight non-finite.
+    """
     _zero_gradients(gW1, gb1, gW2, gb2)
     for blk in range(X.shape[1]):
         _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
-    _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
+    return _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
 
 
 @njit(**_NJIT)
 def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
-    """len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update."""
+    """Up to len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update.
+
+    Returns the number of epochs completed. Fewer than len(losses) means that
+    epoch's loss was not finite, or its update would have made a weight
+    non-finite: the weights are then those the epoch started from, and the
+    activations are that epoch's forward pass.
+    """
     scale = 1.0 / (M.sum() * out.shape[0])
     _zero_gradients(gW1, gb1, gW2, gb2)
     for e in range(losses.shape[0]):
@@ -307,4 +345,8 @@ def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, losses, hin, hout, oin, 
             total += _loss_block(Y, M, out, lo, hi, binary, blk)
             _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
         losses[e] = total * scale
-        _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
+        if not _isfinite(losses[e]):
+            return e
+        if not _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr):
+            return e
+    return losses.shape[0]

@@ -6,6 +6,8 @@ calls the kernels of ``_kernels.py``; it has no numerical loops of its own.
 
 import math
 import numbers
+import signal
+import threading
 import time
 
 import numpy as np
@@ -235,6 +237,7 @@ class SimpleNeuralNetwork:
         self.bias_hidden = np.zeros((1, self.hidden_size))
         self.bias_output = np.zeros((1, self.output_size))
         self.hidden_input = self.hidden_output = self.output_input = self.output = None
+        self.loss_history = np.empty(0)
 
     def __repr__(self):
         return (
@@ -292,7 +295,11 @@ class SimpleNeuralNetwork:
         hout, _ = _check_matrix("hidden_output", self.hidden_output, self.hidden_size, "hidden_size", self.dtype, n)
         out, _ = _check_matrix("output", self.output, self.output_size, "output_size", self.dtype, n)
         deltas = self._activations(n)[4:]
-        _kernels._backward(X, Y, _mask(n, self.dtype), *self._params(), lr, hout, out, *deltas, *self._workspace)
+        if not _kernels._backward(X, Y, _mask(n, self.dtype), *self._params(), lr, hout, out, *deltas, *self._workspace):
+            raise FloatingPointError(
+                f"backward: the update would make the weights NaN or infinite (learning_rate={lr!r} is "
+                "probably too large); the weights are unchanged"
+            )
 
     def train(self, X, y, epochs, learning_rate, verbose=True):
         """Full-batch gradient descent, the epoch loop in compiled code.
@@ -314,7 +321,19 @@ class SimpleNeuralNetwork:
         -------
         losses : ndarray of shape (epochs,)
             The loss of each epoch, computed as the tutorial does from the
-            output of that epoch's forward pass, before its update.
+            output of that epoch's forward pass, before its update. Also kept
+            as ``loss_history``.
+
+        Raises
+        ------
+        FloatingPointError
+            If an epoch's loss, or the weights its update would give, are not
+            finite (the learning rate is too large). The network keeps the
+            weights that epoch started from; ``loss_history`` holds the
+            losses of the epochs before it.
+        KeyboardInterrupt
+            On Ctrl-C, within about 0.1 s, after a whole epoch: the weights,
+            the activations and ``loss_history`` are those of the epochs done.
         """
         X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
         Y, binary = _check_targets(y, n, self.output_size, self.dtype)
@@ -323,6 +342,7 @@ class SimpleNeuralNetwork:
         lo, hi = _clip_bounds(self.dtype)
         losses = np.empty(epochs)
         if epochs == 0:
+            self.loss_history = losses
             return losses
         acts = self._activations(n)
         mask = _mask(n, self.dtype)
@@ -330,19 +350,66 @@ class SimpleNeuralNetwork:
         # multiply-add: a few milliseconds), later ones from measured time.
         work = X.shape[1] * X.shape[2] * (self.hidden_size * (self.input_size + self.output_size + 2) + self.output_size)
         done, chunk = 0, max(1, _FIRST_CHUNK_WORK // work)
-        while done < epochs:
-            stop = min(epochs, done + chunk)
-            start_time = time.perf_counter()
-            _kernels._train(X, Y, mask, *self._params(), lr, lo, hi, binary, losses[done:stop], *acts, *self._workspace)
-            elapsed = time.perf_counter() - start_time
-            if verbose:
-                # The tutorial's lines for this chunk, in one write.
-                first = -(-done // 100) * 100
-                lines = [f"Epoch {epoch}, Loss: {loss}" for epoch, loss in zip(range(first, stop, 100), losses[first:stop:100].tolist())]
-                if lines:
-                    print("\n".join(lines))
-            # Next chunk: about _CHUNK_SECONDS of work, growing at most 8-fold.
-            chunk = max(1, int(chunk * min(8.0, _CHUNK_SECONDS / max(elapsed, 1e-9))))
-            done = stop
-        self._set_activations(n, *acts)
+        with _DeferredInterrupt() as interrupt:
+            while done < epochs and not interrupt.pending:
+                stop = min(epochs, done + chunk)
+                start_time = time.perf_counter()
+                completed = _kernels._train(X, Y, mask, *self._params(), lr, lo, hi, binary, losses[done:stop], *acts, *self._workspace)
+                elapsed = time.perf_counter() - start_time
+                if verbose:
+                    # The tutorial's lines for this chunk, in one write.
+                    first = -(-done // 100) * 100
+                    last = done + completed
+                    lines = [f"Epoch {e}, Loss: {loss}" for e, loss in zip(range(first, last, 100), losses[first:last:100].tolist())]
+                    if lines:
+                        print("\n".join(lines))
+                self._set_activations(n, *acts)
+                self.loss_history = losses[: done + completed]
+                if done + completed < stop:
+                    self._diverged(done + completed, losses, lr)
+                # Next chunk: about _CHUNK_SECONDS of work, growing at most 8-fold.
+                chunk = max(1, int(chunk * min(8.0, _CHUNK_SECONDS / max(elapsed, 1e-9))))
+                done = stop
         return losses
+
+    def _diverged(self, epoch, losses, lr):
+        what = "loss" if not np.isfinite(losses[epoch]) else "weights after the update"
+        raise FloatingPointError(
+            f"training diverged at epoch {epoch}: the {what} would be NaN or infinite "
+            f"(learning_rate={lr!r} is probably too large). The network keeps the weights "
+            f"that epoch started from; loss_history holds the {epoch} finite losses before it."
+        )
+
+
+class _DeferredInterrupt:
+    """Holds Ctrl-C (SIGINT) while compiled work runs; re-delivers it between chunks.
+
+    A compiled loop cannot be interrupted, and a KeyboardInterrupt raised at an
+    arbitrary point of the Python loop around it could leave the network's
+    attributes half-set. Inside this context the first SIGINT only sets
+    ``pending``; on exit, after the state is consistent, the previous handler
+    is restored and called, which raises KeyboardInterrupt as usual. Only the
+    main thread can handle signals: elsewhere this does nothing.
+    """
+
+    def __init__(self):
+        self.pending = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        self.pending = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):
+                self._previous = previous
+                signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            if self.pending and exc_type is None:
+                self._previous(signal.SIGINT, None)
+        return False

@@ -50,3 +50,16 @@ def test_log_special_values_like_the_c_library():
         warnings.simplefilter("ignore")
         expected = np.log(x)
     np.testing.assert_array_equal(_apply(_kernels._log, x), expected)
+
+
+def test_isfinite_survives_the_kernels_fastmath_flags():
+    """Under nsz + reassoc, LLVM folds np.isfinite(w - g * lr) to True; _isfinite must not."""
+
+    @njit(fastmath=_kernels._FASTMATH, error_model="numpy")
+    def update_is_finite(w, g, lr):
+        return _kernels._isfinite(w - g * lr)
+
+    assert update_is_finite(1.0, -252.0, 1.0)
+    assert not update_is_finite(1.0, -252.0, 1e308)
+    assert not update_is_finite(np.inf, 0.0, 1.0)
+    assert not update_is_finite(np.nan, 0.0, 1.0)
