@@ -48,6 +48,26 @@ _INLINE = dict(_NJIT, inline="always")
 _EXACT = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
 
 
+def _jit(**options):
+    """numba.njit(**options), without the on-disk cache where none can be written.
+
+    Numba looks for a cache directory (NUMBA_CACHE_DIR, then __pycache__ beside
+    this file, then the user's cache directory) when a function is decorated,
+    and raises RuntimeError if none is writable: a read-only installation
+    without a writable home. fastnn then compiles in memory, every process.
+    """
+
+    def decorate(func):
+        try:
+            return njit(**options)(func)
+        except RuntimeError as exc:
+            if "no locator available" not in str(exc):
+                raise
+            return njit(**dict(options, cache=False))(func)
+
+    return decorate
+
+
 @intrinsic
 def _as_int64(typingctx, x):
     """The bits of a float64 as an int64 (a bitcast, no conversion)."""
@@ -81,7 +101,7 @@ _SQRT2 = 1.4142135623730951
 _L0, _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8, _L9, _L10, _L11 = [2.0 / (2 * i + 1) for i in range(12)]
 
 
-@njit(**_EXACT)
+@_jit(**_EXACT)
 def _exp(x):
     """exp(x) = 2**k exp(r), k = round(x / ln 2), |r| <= ln 2 / 2, exp(r) by its Taylor series to r**13.
 
@@ -110,7 +130,7 @@ def _exp(x):
     return (s1 + s1 * p) * s2
 
 
-@njit(**_EXACT)
+@_jit(**_EXACT)
 def _log(x):
     """log(x) = e ln 2 + log(m), x = m 2**e with m in [sqrt(1/2), sqrt(2)), log(m) = 2 atanh(s), s = (m-1)/(m+1).
 
@@ -143,7 +163,7 @@ def _log(x):
     return result
 
 
-@njit(**_EXACT)
+@_jit(**_EXACT)
 def _isfinite(x):
     """x is neither NaN nor infinite.
 
@@ -154,19 +174,19 @@ def _isfinite(x):
     return abs(x) < np.inf
 
 
-@njit(**_INLINE)
+@_jit(**_INLINE)
 def _sigmoid(z):
     """1 / (1 + exp(-z)); exp overflows to inf, giving exactly 0 as in NumPy."""
     return 1.0 / (1.0 + _exp(-z))
 
 
-@njit(**_INLINE)
+@_jit(**_INLINE)
 def _sigmoid_derivative(a):
     """a (1 - a): the derivative of the sigmoid written from its output a."""
     return a * (1.0 - a)
 
 
-@njit(**_INLINE)
+@_jit(**_INLINE)
 def _dense_sigmoid(A, W, b, Z, S, blk):
     """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk."""
     width = A.shape[2]
@@ -184,14 +204,14 @@ def _dense_sigmoid(A, W, b, Z, S, blk):
             S[j, blk, i] = _sigmoid(z)
 
 
-@njit(**_INLINE)
+@_jit(**_INLINE)
 def _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, blk):
     """The forward pass of block blk: hidden = sigmoid(X W1 + b1), output = sigmoid(hidden W2 + b2)."""
     _dense_sigmoid(X, W1, b1, hin, hout, blk)
     _dense_sigmoid(hout, W2, b2, oin, out, blk)
 
 
-@njit(**_INLINE)
+@_jit(**_INLINE)
 def _loss_block(Y, M, out, lo, hi, binary, blk):
     """-sum(y log p + (1 - y) log(1 - p)) over the samples of block blk, p clipped to [lo, hi].
 
@@ -216,7 +236,7 @@ def _loss_block(Y, M, out, lo, hi, binary, blk):
     return -total
 
 
-@njit(**_INLINE)
+@_jit(**_INLINE)
 def _dot(A, a, B, b, blk):
     """sum over the samples of block blk of A[a] * B[b]."""
     s = 0.0
@@ -225,7 +245,7 @@ def _dot(A, a, B, b, blk):
     return s
 
 
-@njit(**_INLINE)
+@_jit(**_INLINE)
 def _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk):
     """Add the tutorial's gradient contributions of block blk to gW1, gb1, gW2, gb2.
 
@@ -258,7 +278,7 @@ def _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk):
             gW1[k, j] += _dot(X, k, hd, j, blk)
 
 
-@njit(**_INLINE)
+@_jit(**_INLINE)
 def _zero_gradients(gW1, gb1, gW2, gb2):
     for k in range(gW1.shape[0]):
         for j in range(gW1.shape[1]):
@@ -271,7 +291,7 @@ def _zero_gradients(gW1, gb1, gW2, gb2):
         gb2[k] = 0.0
 
 
-@njit(**_INLINE)
+@_jit(**_INLINE)
 def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr):
     """W -= g lr for every parameter, in the tutorial's order; each g is reset to 0 for the next sum.
 
@@ -308,14 +328,14 @@ def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr):
     return True
 
 
-@njit(**_NJIT)
+@_jit(**_NJIT)
 def _forward(X, W1, b1, W2, b2, hin, hout, oin, out):
     """The forward pass of every block of X."""
     for blk in range(X.shape[1]):
         _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, blk)
 
 
-@njit(**_NJIT)
+@_jit(**_NJIT)
 def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, gW1, gb1, gW2, gb2):
     """One step of the tutorial's rule from stored activations; deltas use the weights before the update.
 
@@ -327,7 +347,7 @@ def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, gW1, gb1, gW2, gb2
     return _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
 
 
-@njit(**_NJIT)
+@_jit(**_NJIT)
 def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
     """Up to len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update.
 

@@ -1,0 +1,99 @@
+"""Ctrl-C during a long train(): back within about a second, at the end of a whole epoch."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+from conftest import XOR_X, XOR_Y
+
+import fastnn
+
+CHILD = textwrap.dedent(
+    """
+    import json, sys, time
+    import numpy as np
+    import fastnn
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    y = np.array([[0], [1], [1], [0]])
+    net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+    net.train(X, y, 10, 0.1, verbose=False)  # compile before the clock starts
+    net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+    print("ready", flush=True)
+    try:
+        net.train(X, y, 2 * 10**7, 0.1, verbose=False)  # about 4 s of work
+    except KeyboardInterrupt:
+        caught = time.time()
+        state = {name: getattr(net, name).tolist() for name in
+                 ["weights_input_hidden", "weights_hidden_output", "bias_hidden", "bias_output",
+                  "hidden_input", "hidden_output", "output_input", "output"]}
+        print(json.dumps({"caught": caught, "epochs": len(net.loss_history),
+                          "last_loss": float(net.loss_history[-1]), "state": state}), flush=True)
+        sys.exit(0)
+    sys.exit("train() finished: the interrupt was lost")
+    """
+)
+
+
+def test_ctrl_c_stops_within_a_second_at_a_whole_epoch():
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(1.0)
+        sent = time.time()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=30)
+    finally:
+        child.kill()
+    assert child.returncode == 0, err
+    report = json.loads(out)
+    assert report["caught"] - sent < 1.0, f"took {report['caught'] - sent:.2f} s"
+    epochs = report["epochs"]
+    assert epochs > 1000  # it was well into training
+    # Consistent: exactly the state that `epochs` uninterrupted epochs give.
+    replay = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+    losses = replay.train(XOR_X, XOR_Y, epochs, 0.1, verbose=False)
+    assert losses[-1] == report["last_loss"]
+    for name, value in report["state"].items():
+        np.testing.assert_array_equal(getattr(replay, name), np.array(value), err_msg=name)
+
+
+def test_sigint_handler_is_restored_and_other_threads_are_untouched():
+    before = signal.getsignal(signal.SIGINT)
+    net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+    net.train(XOR_X, XOR_Y, 100, 0.1, verbose=False)
+    assert signal.getsignal(signal.SIGINT) is before
+    if os.name == "posix":
+        # A SIGINT that arrives between chunks in the main thread is delivered after the chunk.
+        net2 = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+        from fastnn import network
+
+        real = network._kernels._train
+        calls = []
+
+        def raise_sigint_once(*args):
+            calls.append(1)
+            if len(calls) == 2:
+                signal.raise_signal(signal.SIGINT)
+            return real(*args)
+
+        import pytest
+
+        mp = pytest.MonkeyPatch()
+        mp.setattr(network, "_FIRST_CHUNK_WORK", 100)
+        mp.setattr(network, "_CHUNK_SECONDS", 1e-6)
+        mp.setattr(network._kernels, "_train", raise_sigint_once)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                net2.train(XOR_X, XOR_Y, 100_000, 0.1, verbose=False)
+        finally:
+            mp.undo()
+        assert len(calls) == 2  # no chunk ran after the interrupt
+        assert signal.getsignal(signal.SIGINT) is before
+        replay = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+        replay.train(XOR_X, XOR_Y, len(net2.loss_history), 0.1, verbose=False)
+        np.testing.assert_array_equal(net2.weights_input_hidden, replay.weights_input_hidden)
