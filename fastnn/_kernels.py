@@ -98,6 +98,7 @@ _LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts: k * _LN2_HI is exact 
 _LN2_LO = 1.90821492927058770002e-10
 _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13 = [1.0 / math.factorial(i) for i in range(2, 14)]
 _SQRT2 = 1.4142135623730951
+_FLOAT64_MAX = 1.7976931348623157e308
 _L0, _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8, _L9, _L10, _L11 = [2.0 / (2 * i + 1) for i in range(12)]
 
 
@@ -164,14 +165,14 @@ def _log(x):
 
 
 @_jit(**_EXACT)
-def _isfinite(x):
-    """x is neither NaN nor infinite.
+def _fits(x, largest):
+    """|x| <= largest: x is finite and stays finite when stored in a float type whose maximum is `largest`.
 
     Compiled apart with _EXACT flags: under _FASTMATH ("nsz" with "reassoc")
-    LLVM rewrites np.isfinite(w - g * lr) to True even when the difference
-    overflows, which would let a diverging update through.
+    LLVM rewrote np.isfinite(w - g * lr) to True even when the difference
+    overflowed, which let a diverging update through.
     """
-    return abs(x) < np.inf
+    return abs(x) <= largest
 
 
 @_jit(**_INLINE)
@@ -292,23 +293,24 @@ def _zero_gradients(gW1, gb1, gW2, gb2):
 
 
 @_jit(**_INLINE)
-def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr):
+def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr, largest):
     """W -= g lr for every parameter, in the tutorial's order; each g is reset to 0 for the next sum.
 
     Returns False, and changes nothing, if any updated value would be NaN or
-    infinite: a diverging step is refused whole, never applied in part.
+    larger than `largest` (the weights' float type's maximum): a diverging
+    step is refused whole, never applied in part.
     """
     finite = True
     for j in range(W2.shape[0]):
         for k in range(W2.shape[1]):
-            finite &= _isfinite(W2[j, k] - gW2[j, k] * lr)
+            finite &= _fits(W2[j, k] - gW2[j, k] * lr, largest)
     for k in range(W2.shape[1]):
-        finite &= _isfinite(b2[0, k] - gb2[k] * lr)
+        finite &= _fits(b2[0, k] - gb2[k] * lr, largest)
     for k in range(W1.shape[0]):
         for j in range(W1.shape[1]):
-            finite &= _isfinite(W1[k, j] - gW1[k, j] * lr)
+            finite &= _fits(W1[k, j] - gW1[k, j] * lr, largest)
     for j in range(W1.shape[1]):
-        finite &= _isfinite(b1[0, j] - gb1[j] * lr)
+        finite &= _fits(b1[0, j] - gb1[j] * lr, largest)
     if not finite:
         return False
     for j in range(W2.shape[0]):
@@ -336,7 +338,7 @@ def _forward(X, W1, b1, W2, b2, hin, hout, oin, out):
 
 
 @_jit(**_NJIT)
-def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, gW1, gb1, gW2, gb2):
+def _backward(X, Y, M, W1, b1, W2, b2, lr, largest, hout, out, hd, od, gW1, gb1, gW2, gb2):
     """One step of the tutorial's rule from stored activations; deltas use the weights before the update.
 
     Returns False, changing nothing, if the step would make a weight non-finite.
@@ -344,11 +346,11 @@ def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, gW1, gb1, gW2, gb2
     _zero_gradients(gW1, gb1, gW2, gb2)
     for blk in range(X.shape[1]):
         _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
-    return _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
+    return _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr, largest)
 
 
 @_jit(**_NJIT)
-def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
+def _train(X, Y, M, W1, b1, W2, b2, lr, largest, lo, hi, binary, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
     """Up to len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update.
 
     Returns the number of epochs completed. Fewer than len(losses) means that
@@ -365,8 +367,8 @@ def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, losses, hin, hout, oin, 
             total += _loss_block(Y, M, out, lo, hi, binary, blk)
             _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
         losses[e] = total * scale
-        if not _isfinite(losses[e]):
+        if not _fits(losses[e], _FLOAT64_MAX):
             return e
-        if not _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr):
+        if not _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr, largest):
             return e
     return losses.shape[0]

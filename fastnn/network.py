@@ -218,6 +218,7 @@ class SimpleNeuralNetwork:
         self.hidden_size = _check_size("hidden_size", hidden_size)
         self.output_size = _check_size("output_size", output_size)
         self.dtype = _check_dtype(dtype)
+        self._largest = float(np.finfo(self.dtype).max)
         if seed is None:
             randn = np.random.randn
         elif isinstance(seed, np.random.Generator):
@@ -295,7 +296,7 @@ class SimpleNeuralNetwork:
         hout, _ = _check_matrix("hidden_output", self.hidden_output, self.hidden_size, "hidden_size", self.dtype, n)
         out, _ = _check_matrix("output", self.output, self.output_size, "output_size", self.dtype, n)
         deltas = self._activations(n)[4:]
-        if not _kernels._backward(X, Y, _mask(n, self.dtype), *self._params(), lr, hout, out, *deltas, *self._workspace):
+        if not _kernels._backward(X, Y, _mask(n, self.dtype), *self._params(), lr, self._largest, hout, out, *deltas, *self._workspace):
             raise FloatingPointError(
                 f"backward: the update would make the weights NaN or infinite (learning_rate={lr!r} is "
                 "probably too large); the weights are unchanged"
@@ -354,7 +355,7 @@ class SimpleNeuralNetwork:
             while done < epochs and not interrupt.pending:
                 stop = min(epochs, done + chunk)
                 start_time = time.perf_counter()
-                completed = _kernels._train(X, Y, mask, *self._params(), lr, lo, hi, binary, losses[done:stop], *acts, *self._workspace)
+                completed = _kernels._train(X, Y, mask, *self._params(), lr, self._largest, lo, hi, binary, losses[done:stop], *acts, *self._workspace)
                 elapsed = time.perf_counter() - start_time
                 if verbose:
                     # The tutorial's lines for this chunk, in one write.

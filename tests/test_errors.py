@@ -233,20 +233,24 @@ def test_kernel_stops_at_a_non_finite_loss():
     X[1, 0, 2] = np.nan
     before = [p.copy() for p in net._params()]
     losses = np.zeros(5)
-    args = (X, Y, network._mask(n, net.dtype), *net._params(), 0.1, 1e-300, 0.5, True, losses)
+    args = (X, Y, network._mask(n, net.dtype), *net._params(), 0.1, 1e308, 1e-300, 0.5, True, losses)
     completed = _kernels._train(*args, *net._activations(n), *net._workspace)
     assert completed == 0 and np.isnan(losses[0])
     for p, q in zip(net._params(), before):
         np.testing.assert_array_equal(p, q)
 
 
-def test_overflowing_update_is_refused_whole():
-    """A learning rate so large that the first step overflows: no weight moves."""
-    net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0)
+@pytest.mark.parametrize("dtype,rate", [(np.float64, 1e308), (np.float32, 1e37)])
+def test_overflowing_update_is_refused_whole(dtype, rate):
+    """A learning rate so large that the first step overflows: no weight moves.
+    For float32 the step is finite in float64 but not once stored (found by the
+    property tests)."""
+    net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0, dtype=dtype)
     before = snapshot(net)
     X, y = np.tile(XOR_X, (1000, 1)), np.ones((4000, 1))  # all deltas of one sign: gradient sums in the hundreds
-    with pytest.raises(FloatingPointError, match=r"diverged at epoch 0: the weights after the update would be NaN or infinite \(learning_rate=1e\+308"):
-        net.train(X, y, 10, 1e308, verbose=False)
+    message = f"diverged at epoch 0: the weights after the update would be NaN or infinite (learning_rate={rate!r}"
+    with pytest.raises(FloatingPointError, match=re.escape(message)):
+        net.train(X, y, 10, rate, verbose=False)
     for name in STATE[:4]:
         np.testing.assert_array_equal(getattr(net, name), before[name])
     np.testing.assert_array_equal(net.output, net.forward(X))  # activations match the kept weights
@@ -254,7 +258,7 @@ def test_overflowing_update_is_refused_whole():
 
     before = snapshot(net)
     with pytest.raises(FloatingPointError, match="backward: the update would make the weights NaN or infinite"):
-        net.backward(X, y, 1e308)
+        net.backward(X, y, rate)
     assert_unchanged(net, before)
 
 
@@ -270,10 +274,10 @@ def test_divergence_after_some_epochs_keeps_those_epochs(monkeypatch):
     seen = {"done": 0}
 
     def diverging_at_1234(*args):
-        losses = args[11]
+        losses = args[12]
         stop_at = 1234 - seen["done"]
         if stop_at < losses.shape[0]:
-            completed = real(*args[:11], losses[:stop_at], *args[12:])
+            completed = real(*args[:12], losses[:stop_at], *args[13:])
             losses[stop_at] = np.nan
             return completed
         seen["done"] += losses.shape[0]
