@@ -98,7 +98,6 @@ _LN2_HI = 6.93147180369123816490e-01  # ln 2 in two parts: k * _LN2_HI is exact 
 _LN2_LO = 1.90821492927058770002e-10
 _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13 = [1.0 / math.factorial(i) for i in range(2, 14)]
 _SQRT2 = 1.4142135623730951
-_FLOAT64_MAX = 1.7976931348623157e308
 _L0, _L1, _L2, _L3, _L4, _L5, _L6, _L7, _L8, _L9, _L10, _L11 = [2.0 / (2 * i + 1) for i in range(12)]
 
 
@@ -162,17 +161,6 @@ def _log(x):
     if not x >= 0.0:
         result = np.nan
     return result
-
-
-@_jit(**_EXACT)
-def _fits(x, largest):
-    """|x| <= largest: x is finite and stays finite when stored in a float type whose maximum is `largest`.
-
-    Compiled apart with _EXACT flags: under _FASTMATH ("nsz" with "reassoc")
-    LLVM rewrote np.isfinite(w - g * lr) to True even when the difference
-    overflowed, which let a diverging update through.
-    """
-    return abs(x) <= largest
 
 
 @_jit(**_INLINE)
@@ -293,26 +281,8 @@ def _zero_gradients(gW1, gb1, gW2, gb2):
 
 
 @_jit(**_INLINE)
-def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr, largest):
-    """W -= g lr for every parameter, in the tutorial's order; each g is reset to 0 for the next sum.
-
-    Returns False, and changes nothing, if any updated value would be NaN or
-    larger than `largest` (the weights' float type's maximum): a diverging
-    step is refused whole, never applied in part.
-    """
-    finite = True
-    for j in range(W2.shape[0]):
-        for k in range(W2.shape[1]):
-            finite &= _fits(W2[j, k] - gW2[j, k] * lr, largest)
-    for k in range(W2.shape[1]):
-        finite &= _fits(b2[0, k] - gb2[k] * lr, largest)
-    for k in range(W1.shape[0]):
-        for j in range(W1.shape[1]):
-            finite &= _fits(W1[k, j] - gW1[k, j] * lr, largest)
-    for j in range(W1.shape[1]):
-        finite &= _fits(b1[0, j] - gb1[j] * lr, largest)
-    if not finite:
-        return False
+def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr):
+    """W -= g lr for every parameter, in the tutorial's order; each g is reset to 0 for the next sum."""
     for j in range(W2.shape[0]):
         for k in range(W2.shape[1]):
             W2[j, k] -= gW2[j, k] * lr
@@ -327,7 +297,6 @@ def _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr, largest):
     for j in range(W1.shape[1]):
         b1[0, j] -= gb1[j] * lr
         gb1[j] = 0.0
-    return True
 
 
 @_jit(**_NJIT)
@@ -338,25 +307,22 @@ def _forward(X, W1, b1, W2, b2, hin, hout, oin, out):
 
 
 @_jit(**_NJIT)
-def _backward(X, Y, M, W1, b1, W2, b2, lr, largest, hout, out, hd, od, gW1, gb1, gW2, gb2):
-    """One step of the tutorial's rule from stored activations; deltas use the weights before the update.
-
-    Returns False, changing nothing, if the step would make a weight non-finite.
-    """
+def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, gW1, gb1, gW2, gb2):
+    """One step of the tutorial's rule from stored activations; deltas use the weights before the update."""
     _zero_gradients(gW1, gb1, gW2, gb2)
     for blk in range(X.shape[1]):
         _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
-    return _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr, largest)
+    _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
 
 
 @_jit(**_NJIT)
-def _train(X, Y, M, W1, b1, W2, b2, lr, largest, lo, hi, binary, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
-    """Up to len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update.
+def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
+    """len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update.
 
-    Returns the number of epochs completed. Fewer than len(losses) means that
-    epoch's loss was not finite, or its update would have made a weight
-    non-finite: the weights are then those the epoch started from, and the
-    activations are that epoch's forward pass.
+    Nothing here checks for NaN or overflow: the caller checks the losses and
+    the weights after each call, which costs nothing per epoch. (Checking here
+    would also need care: under _FASTMATH, "nsz" with "reassoc" lets LLVM
+    rewrite np.isfinite(w - g * lr) to True.)
     """
     scale = 1.0 / (M.sum() * out.shape[0])
     _zero_gradients(gW1, gb1, gW2, gb2)
@@ -367,8 +333,4 @@ def _train(X, Y, M, W1, b1, W2, b2, lr, largest, lo, hi, binary, losses, hin, ho
             total += _loss_block(Y, M, out, lo, hi, binary, blk)
             _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
         losses[e] = total * scale
-        if not _fits(losses[e], _FLOAT64_MAX):
-            return e
-        if not _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr, largest):
-            return e
-    return losses.shape[0]
+        _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)

@@ -218,7 +218,6 @@ class SimpleNeuralNetwork:
         self.hidden_size = _check_size("hidden_size", hidden_size)
         self.output_size = _check_size("output_size", output_size)
         self.dtype = _check_dtype(dtype)
-        self._largest = float(np.finfo(self.dtype).max)
         if seed is None:
             randn = np.random.randn
         elif isinstance(seed, np.random.Generator):
@@ -229,6 +228,7 @@ class SimpleNeuralNetwork:
         else:
             raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
         f, h, o = self.input_size, self.hidden_size, self.output_size
+        # The parameters and their gradient sums.
         shapes = [(f, h), (1, h), (h, o), (1, o), (f, h), (h,), (h, o), (o,)]
         (self._weights_input_hidden, self._bias_hidden, self._weights_hidden_output, self._bias_output,
          *self._workspace) = _arena(shapes, self.dtype)
@@ -296,7 +296,10 @@ class SimpleNeuralNetwork:
         hout, _ = _check_matrix("hidden_output", self.hidden_output, self.hidden_size, "hidden_size", self.dtype, n)
         out, _ = _check_matrix("output", self.output, self.output_size, "output_size", self.dtype, n)
         deltas = self._activations(n)[4:]
-        if not _kernels._backward(X, Y, _mask(n, self.dtype), *self._params(), lr, self._largest, hout, out, *deltas, *self._workspace):
+        saved = self._save_params()
+        _kernels._backward(X, Y, _mask(n, self.dtype), *self._params(), lr, hout, out, *deltas, *self._workspace)
+        if not self._params_finite():
+            self._restore_params(saved)
             raise FloatingPointError(
                 f"backward: the update would make the weights NaN or infinite (learning_rate={lr!r} is "
                 "probably too large); the weights are unchanged"
@@ -347,6 +350,10 @@ class SimpleNeuralNetwork:
             return losses
         acts = self._activations(n)
         mask = _mask(n, self.dtype)
+
+        def run(start, stop):
+            _kernels._train(X, Y, mask, *self._params(), lr, lo, hi, binary, losses[start:stop], *acts, *self._workspace)
+
         # The first chunk is sized from the work per epoch (about 1 ns per
         # multiply-add: a few milliseconds), later ones from measured time.
         work = X.shape[1] * X.shape[2] * (self.hidden_size * (self.input_size + self.output_size + 2) + self.output_size)
@@ -354,24 +361,59 @@ class SimpleNeuralNetwork:
         with _DeferredInterrupt() as interrupt:
             while done < epochs and not interrupt.pending:
                 stop = min(epochs, done + chunk)
+                saved = self._save_params()
                 start_time = time.perf_counter()
-                completed = _kernels._train(X, Y, mask, *self._params(), lr, self._largest, lo, hi, binary, losses[done:stop], *acts, *self._workspace)
+                run(done, stop)
                 elapsed = time.perf_counter() - start_time
+                diverged = not (np.isfinite(losses[done:stop]).all() and self._params_finite())
+                if diverged:
+                    self._restore_params(saved)
+                    stop = self._find_divergence(run, losses, done, stop)
                 if verbose:
                     # The tutorial's lines for this chunk, in one write.
                     first = -(-done // 100) * 100
-                    last = done + completed
-                    lines = [f"Epoch {e}, Loss: {loss}" for e, loss in zip(range(first, last, 100), losses[first:last:100].tolist())]
+                    lines = [f"Epoch {e}, Loss: {loss}" for e, loss in zip(range(first, stop, 100), losses[first:stop:100].tolist())]
                     if lines:
                         print("\n".join(lines))
                 self._set_activations(n, *acts)
-                self.loss_history = losses[: done + completed]
-                if done + completed < stop:
-                    self._diverged(done + completed, losses, lr)
+                self.loss_history = losses[:stop]
+                if diverged:
+                    self._diverged(stop, losses, lr)
                 # Next chunk: about _CHUNK_SECONDS of work, growing at most 8-fold.
                 chunk = max(1, int(chunk * min(8.0, _CHUNK_SECONDS / max(elapsed, 1e-9))))
                 done = stop
         return losses
+
+    def _save_params(self):
+        return [p.copy() for p in self._params()]
+
+    def _restore_params(self, saved):
+        for p, q in zip(self._params(), saved):
+            p[...] = q
+
+    def _params_finite(self):
+        return all(np.isfinite(p).all() for p in self._params())
+
+    def _find_divergence(self, run, losses, start, stop):
+        """The first epoch in [start, stop) whose loss or update is not finite, from the state at `start`.
+
+        The kernels are deterministic, so the chunk that diverged is replayed in
+        halves (about 2 log2(stop - start) calls). Leaves the weights that epoch
+        started from and the activations of its forward pass.
+        """
+        while stop - start > 1:
+            middle = (start + stop) // 2
+            saved = self._save_params()
+            run(start, middle)
+            if np.isfinite(losses[start:middle]).all() and self._params_finite():
+                start = middle
+            else:
+                self._restore_params(saved)
+                stop = middle
+        saved = self._save_params()
+        run(start, start + 1)
+        self._restore_params(saved)
+        return start
 
     def _diverged(self, epoch, losses, lr):
         what = "loss" if not np.isfinite(losses[epoch]) else "weights after the update"
