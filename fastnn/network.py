@@ -84,9 +84,10 @@ def _mask(n, dtype):
 def _arena(shapes, dtype):
     """Zeroed buffers carved from one allocation, each starting on a 64-byte cache line.
 
-    The kernels' small buffers are kept together this way: scattered small
-    allocations made the tutorial's epoch run at either 200 or 400 ns from one
-    process to the next, depending on where the allocator put them.
+    The kernels' small buffers are kept together this way: with an earlier
+    layout of the kernels, scattered small allocations made the tutorial's
+    epoch run at either 200 or 400 ns from one process to the next, depending
+    on where the allocator put them.
     """
     per_line = 64 // dtype.itemsize
     sizes = [math.prod(shape) for shape in shapes]
@@ -206,6 +207,8 @@ class SimpleNeuralNetwork:
     hidden_input, hidden_output : ndarray of shape (n_samples, hidden_size)
     output_input, output : ndarray of shape (n_samples, output_size)
         The activations of the last forward pass (None before the first).
+    loss_history : ndarray of shape (n_epochs,)
+        The losses of the last ``train`` call, up to where it stopped.
     """
 
     weights_input_hidden = _weight_property("_weights_input_hidden", "input_size", "hidden_size")
