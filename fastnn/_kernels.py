@@ -13,7 +13,7 @@ The unit of work is one block: its forward pass, its loss and its gradient
 contributions are computed while the block is in cache. A full-batch epoch
 runs the blocks in order, adds their partial gradients in that order, then
 updates the weights once. The block width depends only on the number of
-samples (see ``network._block_width``), so the result does not depend on how
+samples (see ``network._blocks``), so the result does not depend on how
 the work is scheduled.
 
 All kernels share ``_NJIT``:

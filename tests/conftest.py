@@ -1,14 +1,8 @@
 import numpy as np
-import pytest
 
 # The tutorial's own data: integer arrays, as in its Step 7.
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 XOR_Y = np.array([[0], [1], [1], [0]])
-
-
-@pytest.fixture
-def xor():
-    return XOR_X.copy(), XOR_Y.copy()
 
 
 def parse_losses(text):
