@@ -298,7 +298,8 @@ class SimpleNeuralNetwork:
             raise RuntimeError("backward needs the activations of a forward pass: call forward(X) first")
         hout, _ = _check_matrix("hidden_output", self.hidden_output, self.hidden_size, "hidden_size", self.dtype, n)
         out, _ = _check_matrix("output", self.output, self.output_size, "output_size", self.dtype, n)
-        deltas = self._activations(n)[4:]
+        blocks = _blocks(n)
+        deltas = _arena([(self.hidden_size, *blocks), (self.output_size, *blocks)], self.dtype)
         saved = self._save_params()
         _kernels._backward(X, Y, _mask(n, self.dtype), *self._params(), lr, hout, out, *deltas, *self._workspace)
         if not self._params_finite():
