@@ -235,19 +235,25 @@ def _dot(A, a, B, b, blk):
 
 
 @_jit(**_INLINE)
-def _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk):
-    """Add the tutorial's gradient contributions of block blk to gW1, gb1, gW2, gb2.
+def _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, exact, blk):
+    """Add the gradient contributions of block blk to gW1, gb1, gW2, gb2.
 
-    od = (out - y) out (1 - out), hd = (W2 od) hout (1 - hout);
+    od = (out - y) out (1 - out) (the tutorial's rule) or, if exact,
+    od = out - y (the gradient of the cross-entropy through the sigmoid);
+    hd = (W2 od) hout (1 - hout);
     gW2 += hout od^T, gb2 += sum(od), gW1 += X^T hd^T, gb1 += sum(hd).
     Padding samples get zero deltas (od is multiplied by the mask M), so they
     add nothing; the bias sums are dot products with M.
     """
     f, h, o, width = X.shape[0], W2.shape[0], W2.shape[1], X.shape[2]
     for k in range(o):
-        for i in range(width):
-            p = out[k, blk, i]
-            od[k, blk, i] = (p - Y[k, blk, i]) * _sigmoid_derivative(p) * M[0, blk, i]
+        if exact:
+            for i in range(width):
+                od[k, blk, i] = (out[k, blk, i] - Y[k, blk, i]) * M[0, blk, i]
+        else:
+            for i in range(width):
+                p = out[k, blk, i]
+                od[k, blk, i] = (p - Y[k, blk, i]) * _sigmoid_derivative(p) * M[0, blk, i]
     for j in range(h):
         for i in range(width):
             hd[j, blk, i] = 0.0
@@ -307,16 +313,16 @@ def _forward(X, W1, b1, W2, b2, hin, hout, oin, out):
 
 
 @_jit(**_NJIT)
-def _backward(X, Y, M, W1, b1, W2, b2, lr, hout, out, hd, od, gW1, gb1, gW2, gb2):
-    """One step of the tutorial's rule from stored activations; deltas use the weights before the update."""
+def _backward(X, Y, M, W1, b1, W2, b2, lr, exact, hout, out, hd, od, gW1, gb1, gW2, gb2):
+    """One gradient step from stored activations; deltas use the weights before the update."""
     _zero_gradients(gW1, gb1, gW2, gb2)
     for blk in range(X.shape[1]):
-        _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
+        _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, exact, blk)
     _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
 
 
 @_jit(**_NJIT)
-def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
+def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, exact, losses, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
     """len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update.
 
     Nothing here checks for NaN or overflow: the caller checks the losses and
@@ -331,6 +337,63 @@ def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, losses, hin, hout, oin, 
         for blk in range(X.shape[1]):
             _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, blk)
             total += _loss_block(Y, M, out, lo, hi, binary, blk)
-            _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, blk)
+            _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, exact, blk)
         losses[e] = total * scale
         _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
+
+
+# Streaming kernels: X and Y stay as the caller holds them, (n_samples, units)
+# in C order; each block of rows is gathered into one block of the packed
+# layout (n_blocks = 1), so memory beyond the data is a block, not a copy.
+
+
+@_jit(**_INLINE)
+def _gather(A, order, start, stop, B):
+    """B[:, 0, i] = A[order[start + i]] for i < stop - start (A[start + i] if order is empty); zeros after."""
+    count = stop - start
+    for i in range(count):
+        r = order[start + i] if order.shape[0] else start + i
+        for k in range(A.shape[1]):
+            B[k, 0, i] = A[r, k]
+    for k in range(A.shape[1]):
+        for i in range(count, B.shape[2]):
+            B[k, 0, i] = 0.0
+
+
+@_jit(**_NJIT)
+def _train_batches(X, Y, order, start, stop, batch, W1, b1, W2, b2, lr, lo, hi, binary, exact,
+                   Xb, Yb, Mb, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
+    """Mini-batch steps on rows order[start:stop], `batch` rows per update; returns the summed loss of every batch before its update.
+
+    A batch wider than the block is run as several blocks whose gradients are
+    summed in order before its one update.
+    """
+    width = Xb.shape[2]
+    total = 0.0
+    _zero_gradients(gW1, gb1, gW2, gb2)
+    for first in range(start, stop, batch):
+        last = min(stop, first + batch)
+        for s in range(first, last, width):
+            e = min(last, s + width)
+            _gather(X, order, s, e, Xb)
+            _gather(Y, order, s, e, Yb)
+            for i in range(width):
+                Mb[0, 0, i] = 1.0 if i < e - s else 0.0
+            _forward_block(Xb, W1, b1, W2, b2, hin, hout, oin, out, 0)
+            total += _loss_block(Yb, Mb, out, lo, hi, binary, 0)
+            _gradient_block(Xb, Yb, Mb, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, exact, 0)
+        _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
+    return total
+
+
+@_jit(**_NJIT)
+def _predict(X, W1, b1, W2, b2, P, order, Xb, hin, hout, oin, out):
+    """P = sigmoid(sigmoid(X W1 + b1) W2 + b2), row by row as (n_samples, output_size); order is empty."""
+    width = Xb.shape[2]
+    for s in range(0, X.shape[0], width):
+        e = min(X.shape[0], s + width)
+        _gather(X, order, s, e, Xb)
+        _forward_block(Xb, W1, b1, W2, b2, hin, hout, oin, out, 0)
+        for i in range(e - s):
+            for k in range(P.shape[1]):
+                P[s + i, k] = out[k, 0, i]

@@ -6,16 +6,21 @@ calls the kernels of ``_kernels.py``; it has no numerical loops of its own.
 
 import math
 import numbers
+import os
 import signal
+import tempfile
 import threading
 import time
 
 import numpy as np
 
 from . import _kernels
+from ._progress import Progress
 from .functions import _clip_bounds
 
 _DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
+_GRADIENTS = ("tutorial", "exact")
+_FORMAT, _FORMAT_VERSION = "fastnn.SimpleNeuralNetwork", 1
 # train() returns to Python at least this often (seconds of compiled work), to
 # print the tutorial's lines as training goes and to let Ctrl-C through.
 _CHUNK_SECONDS = 0.1
@@ -101,8 +106,8 @@ def _arena(shapes, dtype):
     return buffers
 
 
-def _check_matrix(name, value, n_cols, cols_what, dtype, n_rows=None):
-    """Validate a 2-D numeric array and return it in the kernels' packed layout, as `dtype`."""
+def _as_matrix(name, value, n_cols, cols_what, n_rows=None):
+    """Validate a 2-D numeric array of n_cols columns (and n_rows rows, if given); return it as an ndarray."""
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:
@@ -117,16 +122,38 @@ def _check_matrix(name, value, n_cols, cols_what, dtype, n_rows=None):
         raise ValueError(f"{name} must have {n_rows} rows, one per row of X, got {arr.shape[0]}")
     if arr.shape[1] != n_cols:
         raise ValueError(f"{name} must have {n_cols} columns ({cols_what}), got an array of shape {arr.shape}")
-    out = _pack(arr.T, dtype)
+    return arr
+
+
+def _check_finite(name, arr, converted, dtype):
     # Integers and bools are finite in float32 too; floats may not be.
-    if arr.dtype.kind == "f" and not np.isfinite(out).all():
+    if arr.dtype.kind == "f" and not np.isfinite(converted).all():
         raise ValueError(f"{name} must be finite in {dtype}, got NaN or infinity")
+
+
+def _check_matrix(name, value, n_cols, cols_what, dtype, n_rows=None):
+    """Validate a 2-D numeric array and return it in the kernels' packed layout, as `dtype`, with its row count."""
+    arr = _as_matrix(name, value, n_cols, cols_what, n_rows)
+    out = _pack(arr.T, dtype)
+    _check_finite(name, arr, out, dtype)
     return out, arr.shape[0]
 
 
-def _check_targets(y, n_rows, output_size, dtype):
-    """Validate y; return it packed, and whether every target is exactly 0 or 1."""
-    Y, _ = _check_matrix("y", y, output_size, "output_size", dtype, n_rows=n_rows)
+def _check_rows(name, value, n_cols, cols_what, dtype, n_rows=None):
+    """Validate a 2-D numeric array and return it as a C-ordered (n_rows, n_cols) array of `dtype`, a copy only if needed."""
+    arr = _as_matrix(name, value, n_cols, cols_what, n_rows)
+    with np.errstate(over="ignore"):  # too large for float32: inf, reported below
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    _check_finite(name, arr, out, dtype)
+    return out
+
+
+def _check_targets(y, n_rows, output_size, dtype, packed=True):
+    """Validate y; return it (packed, or C-ordered rows), and whether every target is exactly 0 or 1."""
+    if packed:
+        Y, _ = _check_matrix("y", y, output_size, "output_size", dtype, n_rows=n_rows)
+    else:
+        Y = _check_rows("y", y, output_size, "output_size", dtype, n_rows=n_rows)
     low, high = Y.min(), Y.max()
     if low < 0 or high > 1:
         raise ValueError(f"y must hold targets in [0, 1], got values from {low} to {high}")
@@ -150,6 +177,42 @@ def _check_learning_rate(learning_rate):
     if not (np.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"learning_rate must be a finite positive number, got {learning_rate!r}")
     return float(learning_rate)
+
+
+def _check_batch_size(batch_size):
+    if batch_size is None:
+        return None
+    if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size, numbers.Integral):
+        raise TypeError(f"batch_size must be None or a positive integer, got {batch_size!r} of type {type(batch_size).__name__}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be None or a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+def _check_flag(name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _check_verbose(verbose):
+    if isinstance(verbose, (bool, np.bool_)) or (isinstance(verbose, str) and verbose == "progress"):
+        return verbose if isinstance(verbose, str) else bool(verbose)
+    raise ValueError(f"verbose must be True, False or 'progress', got {verbose!r}")
+
+
+def _check_gradient(gradient):
+    if not (isinstance(gradient, str) and gradient in _GRADIENTS):
+        raise ValueError(f"gradient must be one of {', '.join(map(repr, _GRADIENTS))}, got {gradient!r}")
+    return gradient
+
+
+def _check_threshold(threshold):
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, numbers.Real):
+        raise TypeError(f"threshold must be a number in [0, 1], got {threshold!r} of type {type(threshold).__name__}")
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
+    return float(threshold)
 
 
 def _weight_property(attr, rows, cols):
@@ -196,6 +259,12 @@ class SimpleNeuralNetwork:
         new ``numpy.random.default_rng``; a Generator is drawn from directly.
     dtype : numpy.float64 (default) or numpy.float32, keyword-only
         Float type of the weights, activations and kernels.
+    gradient : {"tutorial", "exact"}, keyword-only
+        The output delta of ``backward`` and ``train``. ``"tutorial"`` (default)
+        is the tutorial's ``(output - y) * output * (1 - output)``, the
+        gradient of the squared error; ``"exact"`` is ``output - y``, the
+        gradient of the summed binary cross-entropy that the loss reports.
+        The same generator as ``seed`` shuffles mini-batches.
 
     Attributes
     ----------
@@ -216,20 +285,22 @@ class SimpleNeuralNetwork:
     bias_hidden = _weight_property("_bias_hidden", 1, "hidden_size")
     bias_output = _weight_property("_bias_output", 1, "output_size")
 
-    def __init__(self, input_size, hidden_size, output_size, *, seed=None, dtype=np.float64):
+    def __init__(self, input_size, hidden_size, output_size, *, seed=None, dtype=np.float64, gradient="tutorial"):
         self.input_size = _check_size("input_size", input_size)
         self.hidden_size = _check_size("hidden_size", hidden_size)
         self.output_size = _check_size("output_size", output_size)
         self.dtype = _check_dtype(dtype)
+        self.gradient = _check_gradient(gradient)
         if seed is None:
-            randn = np.random.randn
+            self._rng, randn = None, np.random.randn  # NumPy's global state, as the tutorial
         elif isinstance(seed, np.random.Generator):
-            randn = lambda *shape: seed.standard_normal(shape)  # noqa: E731
+            self._rng = seed
         elif isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
-            rng = np.random.default_rng(seed)
-            randn = lambda *shape: rng.standard_normal(shape)  # noqa: E731
+            self._rng = np.random.default_rng(seed)
         else:
             raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
+        if self._rng is not None:
+            randn = lambda *shape: self._rng.standard_normal(shape)  # noqa: E731
         f, h, o = self.input_size, self.hidden_size, self.output_size
         # The parameters and their gradient sums.
         shapes = [(f, h), (1, h), (h, o), (1, o), (f, h), (h,), (h, o), (o,)]
@@ -244,10 +315,15 @@ class SimpleNeuralNetwork:
         self.loss_history = np.empty(0)
 
     def __repr__(self):
+        gradient = "" if self.gradient == "tutorial" else f", gradient={self.gradient!r}"
         return (
             f"SimpleNeuralNetwork({self.input_size}, {self.hidden_size}, {self.output_size}, "
-            f"dtype=numpy.{self.dtype.name})"
+            f"dtype=numpy.{self.dtype.name}{gradient})"
         )
+
+    @property
+    def _exact(self):
+        return self.gradient == "exact"
 
     def _params(self):
         return self._weights_input_hidden, self._bias_hidden, self._weights_hidden_output, self._bias_output
@@ -280,7 +356,7 @@ class SimpleNeuralNetwork:
         return self.output
 
     def backward(self, X, y, learning_rate):
-        """One gradient step with the tutorial's rule, from the last forward pass.
+        """One gradient step (the ``gradient`` rule, the tutorial's by default) from the last forward pass.
 
         Parameters
         ----------
@@ -301,7 +377,7 @@ class SimpleNeuralNetwork:
         blocks = _blocks(n)
         deltas = _arena([(self.hidden_size, *blocks), (self.output_size, *blocks)], self.dtype)
         saved = self._save_params()
-        _kernels._backward(X, Y, _mask(n, self.dtype), *self._params(), lr, hout, out, *deltas, *self._workspace)
+        _kernels._backward(X, Y, _mask(n, self.dtype), *self._params(), lr, self._exact, hout, out, *deltas, *self._workspace)
         if not self._params_finite():
             self._restore_params(saved)
             raise FloatingPointError(
@@ -309,8 +385,8 @@ class SimpleNeuralNetwork:
                 "probably too large); the weights are unchanged"
             )
 
-    def train(self, X, y, epochs, learning_rate, verbose=True):
-        """Full-batch gradient descent, the epoch loop in compiled code.
+    def train(self, X, y, epochs, learning_rate, verbose=True, *, batch_size=None, shuffle=True):
+        """Gradient descent, the epoch loop in compiled code.
 
         Parameters
         ----------
@@ -318,19 +394,31 @@ class SimpleNeuralNetwork:
         y : array_like of shape (n_samples, output_size)
             Targets in [0, 1].
         epochs : int
-            Number of full-batch steps, 0 or more.
+            Number of passes over the data, 0 or more.
         learning_rate : float
-            Finite and positive.
-        verbose : bool, default True
-            Print the tutorial's ``Epoch {epoch}, Loss: {loss}`` every 100
-            epochs, as training proceeds.
+            Finite and positive. Each step subtracts ``learning_rate`` times
+            the gradient summed (not averaged) over the samples of the batch.
+        verbose : True (default), False or "progress"
+            True prints the tutorial's ``Epoch {epoch}, Loss: {loss}`` every
+            100 epochs, as training proceeds; "progress" draws a progress bar
+            (epochs, loss, time spent and left) on stderr instead.
+        batch_size : int or None, keyword-only
+            None (default) is the tutorial's full batch: one step per epoch.
+            An int makes a step after every `batch_size` samples. Mini-batch
+            training reads X and y in place, block by block, and does not set
+            the activation attributes (``hidden_input`` ... ``output``).
+        shuffle : bool, keyword-only
+            With `batch_size`, visit the samples in a new random order every
+            epoch, drawn from the network's generator (``seed``), so that runs
+            repeat exactly.
 
         Returns
         -------
         losses : ndarray of shape (epochs,)
-            The loss of each epoch, computed as the tutorial does from the
-            output of that epoch's forward pass, before its update. Also kept
-            as ``loss_history``.
+            The loss of each epoch as the tutorial computes it. With the full
+            batch, from the output of that epoch's forward pass, before its
+            update; with mini-batches, the mean over the epoch of each batch's
+            loss before its update. Also kept as ``loss_history``.
 
         Raises
         ------
@@ -340,13 +428,22 @@ class SimpleNeuralNetwork:
             weights that epoch started from; ``loss_history`` holds the
             losses of the epochs before it.
         KeyboardInterrupt
-            On Ctrl-C, within about 0.1 s, after a whole epoch: the weights,
-            the activations and ``loss_history`` are those of the epochs done.
+            On Ctrl-C, within about 0.1 s, after a whole epoch (full batch) or
+            a whole batch: the weights, the activations and ``loss_history``
+            are those of the work done.
         """
-        X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
-        Y, binary = _check_targets(y, n, self.output_size, self.dtype)
         epochs = _check_epochs(epochs)
         lr = _check_learning_rate(learning_rate)
+        verbose = _check_verbose(verbose)
+        batch_size = _check_batch_size(batch_size)
+        shuffle = _check_flag("shuffle", shuffle)
+        if batch_size is None:
+            return self._train_full(X, y, epochs, lr, _Report(verbose, epochs))
+        return self._train_batches(X, y, epochs, lr, batch_size, shuffle, _Report(verbose, epochs))
+
+    def _train_full(self, X, y, epochs, lr, report):
+        X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
+        Y, binary = _check_targets(y, n, self.output_size, self.dtype)
         lo, hi = _clip_bounds(self.dtype)
         losses = np.empty(epochs)
         if epochs == 0:
@@ -356,11 +453,13 @@ class SimpleNeuralNetwork:
         mask = _mask(n, self.dtype)
 
         def run(start, stop):
-            _kernels._train(X, Y, mask, *self._params(), lr, lo, hi, binary, losses[start:stop], *acts, *self._workspace)
+            _kernels._train(
+                X, Y, mask, *self._params(), lr, lo, hi, binary, self._exact, losses[start:stop], *acts, *self._workspace
+            )
 
         # The first chunk is sized from the work per epoch (about 1 ns per
         # multiply-add: a few milliseconds), later ones from measured time.
-        work = X.shape[1] * X.shape[2] * (self.hidden_size * (self.input_size + self.output_size + 2) + self.output_size)
+        work = X.shape[1] * X.shape[2] * self._work_per_sample()
         done, chunk = 0, max(1, _FIRST_CHUNK_WORK // work)
         with _DeferredInterrupt() as interrupt:
             while done < epochs and not interrupt.pending:
@@ -373,20 +472,193 @@ class SimpleNeuralNetwork:
                 if diverged:
                     self._restore_params(saved)
                     stop = self._find_divergence(run, losses, done, stop)
-                if verbose:
-                    # The tutorial's lines for this chunk, in one write.
-                    first = -(-done // 100) * 100
-                    lines = [f"Epoch {e}, Loss: {loss}" for e, loss in zip(range(first, stop, 100), losses[first:stop:100].tolist())]
-                    if lines:
-                        print("\n".join(lines))
+                report.epochs(done, stop, losses)
                 self._set_activations(n, *acts)
                 self.loss_history = losses[:stop]
                 if diverged:
-                    self._diverged(stop, losses, lr)
-                # Next chunk: about _CHUNK_SECONDS of work, growing at most 8-fold.
-                chunk = max(1, int(chunk * min(8.0, _CHUNK_SECONDS / max(elapsed, 1e-9))))
+                    what = "loss" if not np.isfinite(losses[stop]) else "weights after the update"
+                    self._diverged(stop, what, lr)
+                chunk = _next_chunk(chunk, elapsed)
                 done = stop
+        report.close(done, losses)
         return losses
+
+    def _train_batches(self, X, y, epochs, lr, batch, shuffle, report):
+        X = _check_rows("X", X, self.input_size, "input_size", self.dtype)
+        n = X.shape[0]
+        Y, binary = _check_targets(y, n, self.output_size, self.dtype, packed=False)
+        lo, hi = _clip_bounds(self.dtype)
+        losses = np.empty(epochs)
+        self.loss_history = losses[:0]
+        f, h, o = self.input_size, self.hidden_size, self.output_size
+        width = _blocks(min(batch, n))[1]
+        shapes = [(f, 1, width), (o, 1, width), (1, 1, width)] + [(u, 1, width) for u in (h, h, o, o, h, o)]
+        buffers = _arena(shapes, self.dtype)
+        in_order = np.empty(0, np.int64)
+        # Rows per call: whole batches, sized like the full batch's chunks.
+        rows = max(1, _FIRST_CHUNK_WORK // self._work_per_sample() // batch) * batch
+        epoch = 0
+        with _DeferredInterrupt() as interrupt:
+            while epoch < epochs and not interrupt.pending:
+                order = self._permutation(n) if shuffle else in_order
+                saved = self._save_params()
+                total, done = 0.0, 0
+                while done < n and not interrupt.pending:
+                    stop = min(n, done + rows)
+                    start_time = time.perf_counter()
+                    total += _kernels._train_batches(
+                        X, Y, order, done, stop, batch, *self._params(), lr, lo, hi, binary, self._exact,
+                        *buffers, *self._workspace
+                    )
+                    elapsed = time.perf_counter() - start_time
+                    if not (math.isfinite(total) and self._params_finite()):
+                        self._restore_params(saved)
+                        self._diverged(epoch, "loss" if not math.isfinite(total) else "weights after an update", lr)
+                    done = stop
+                    rows = min(n + batch, max(batch, _next_chunk(rows, elapsed) // batch * batch))
+                    report.partial(epoch + done / n, total / (done * o))
+                if done < n:
+                    break  # interrupted within the epoch: its loss is incomplete
+                losses[epoch] = total / (n * o)
+                epoch += 1
+                self.loss_history = losses[:epoch]
+                report.epochs(epoch - 1, epoch, losses)
+        report.close(epoch, losses)
+        return losses
+
+    def _work_per_sample(self):
+        f, h, o = self.input_size, self.hidden_size, self.output_size
+        return h * (f + o + 2) + o
+
+    def _permutation(self, n):
+        rng = np.random if self._rng is None else self._rng
+        return rng.permutation(n).astype(np.int64, copy=False)
+
+    def predict_proba(self, X):
+        """The network's output for X, without changing any attribute of the network.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, input_size)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, output_size), of the network's dtype
+        """
+        X = _check_rows("X", X, self.input_size, "input_size", self.dtype)
+        n, f, h, o = X.shape[0], self.input_size, self.hidden_size, self.output_size
+        width = _blocks(n)[1]
+        buffers = _arena([(f, 1, width), (h, 1, width), (h, 1, width), (o, 1, width), (o, 1, width)], self.dtype)
+        proba = np.empty((n, o), self.dtype)
+        _kernels._predict(X, *self._params(), proba, np.empty(0, np.int64), *buffers)
+        return proba
+
+    def predict(self, X, threshold=0.5):
+        """Class labels: 1 where the output is above `threshold`, else 0.
+
+        Returns
+        -------
+        labels : ndarray of int64, shape (n_samples, output_size)
+        """
+        threshold = _check_threshold(threshold)
+        return (self.predict_proba(X) > threshold).astype(np.int64)
+
+    def score(self, X, y):
+        """Accuracy: the fraction of samples whose every output is on the right side of 0.5.
+
+        Parameters
+        ----------
+        X : array_like of shape (n_samples, input_size)
+        y : array_like of shape (n_samples, output_size)
+            Labels, each 0 or 1.
+        """
+        Xc = _check_rows("X", X, self.input_size, "input_size", self.dtype)
+        labels = _as_matrix("y", y, self.output_size, "output_size", n_rows=Xc.shape[0])
+        if not np.all((labels == 0) | (labels == 1)):
+            raise ValueError("y must hold labels 0 or 1 to be scored, got other values")
+        return float(np.mean(np.all(self.predict(Xc) == labels, axis=1)))
+
+    def save(self, path):
+        """Write the network to `path` (an ``.npz`` file, the name used as given).
+
+        The file holds a format version, the sizes, the dtype, the gradient
+        rule and the four parameters. It is written to a temporary file in the
+        same directory and renamed over `path`, so that a crash never leaves a
+        partial file where a good one was.
+        """
+        path = os.fspath(path)
+        arrays = dict(
+            format=np.array(_FORMAT),
+            format_version=np.array(_FORMAT_VERSION),
+            sizes=np.array([self.input_size, self.hidden_size, self.output_size]),
+            dtype=np.array(self.dtype.name),
+            gradient=np.array(self.gradient),
+            weights_input_hidden=self.weights_input_hidden,
+            bias_hidden=self.bias_hidden,
+            weights_hidden_output=self.weights_hidden_output,
+            bias_output=self.bias_output,
+        )
+        directory = os.path.dirname(os.path.abspath(path))
+        fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".npz.tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; a saved network is not
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path, *, seed=None):
+        """Read a network written by `save`.
+
+        Parameters
+        ----------
+        path : str or path-like
+        seed : None, int or numpy.random.Generator, keyword-only
+            The generator for later mini-batch shuffling (the weights come
+            from the file).
+
+        Raises
+        ------
+        ValueError
+            If the file is not a network saved by fastnn, is truncated or
+            damaged, or its parts do not agree with each other.
+        """
+        path = os.fspath(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                fields = {key: data[key] for key in data.files}
+        except FileNotFoundError:
+            raise
+        except Exception as exc:  # zipfile, zlib and format errors: not a readable .npz
+            raise ValueError(f"{path} is not a readable fastnn network file ({type(exc).__name__}: {exc})") from None
+        if str(fields.get("format", "")) != _FORMAT:
+            raise ValueError(f"{path} is not a fastnn network file (no '{_FORMAT}' format mark)")
+        version = int(fields.get("format_version", -1))
+        if version != _FORMAT_VERSION:
+            raise ValueError(f"{path} has format version {version}; this fastnn reads version {_FORMAT_VERSION}")
+        names = ["sizes", "dtype", "gradient", "weights_input_hidden", "bias_hidden", "weights_hidden_output", "bias_output"]
+        missing = [name for name in names if name not in fields]
+        if missing:
+            raise ValueError(f"{path} is missing {', '.join(missing)}")
+        sizes = fields["sizes"]
+        if sizes.shape != (3,) or sizes.dtype.kind not in "iu":
+            raise ValueError(f"{path}: sizes must be 3 integers, got {sizes!r}")
+        try:
+            net = cls(*sizes.tolist(), seed=seed, dtype=str(fields["dtype"]), gradient=str(fields["gradient"]))
+            for name in names[3:]:
+                if fields[name].dtype != net.dtype:
+                    raise ValueError(f"{name} is stored as {fields[name].dtype}, the file says {net.dtype}")
+                setattr(net, name, fields[name])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path} does not hold a consistent network: {exc}") from None
+        return net
 
     def _save_params(self):
         return [p.copy() for p in self._params()]
@@ -419,13 +691,45 @@ class SimpleNeuralNetwork:
         self._restore_params(saved)
         return start
 
-    def _diverged(self, epoch, losses, lr):
-        what = "loss" if not np.isfinite(losses[epoch]) else "weights after the update"
+    def _diverged(self, epoch, what, lr):
         raise FloatingPointError(
             f"training diverged at epoch {epoch}: the {what} would be NaN or infinite "
             f"(learning_rate={lr!r} is probably too large). The network keeps the weights "
             f"that epoch started from; loss_history holds the {epoch} finite losses before it."
         )
+
+
+def _next_chunk(chunk, elapsed):
+    """The next amount of work: about _CHUNK_SECONDS of it, growing at most 8-fold."""
+    return max(1, int(chunk * min(8.0, _CHUNK_SECONDS / max(elapsed, 1e-9))))
+
+
+class _Report:
+    """What train shows as it goes: the tutorial's lines (verbose=True), a progress bar, or nothing."""
+
+    def __init__(self, verbose, epochs):
+        self.lines = verbose is True
+        self.bar = Progress(epochs) if verbose == "progress" and epochs else None
+
+    def epochs(self, start, stop, losses):
+        """Epochs [start, stop) are done."""
+        if self.lines:
+            # The tutorial's lines for these epochs, in one write.
+            first = -(-start // 100) * 100
+            lines = [f"Epoch {e}, Loss: {loss}" for e, loss in zip(range(first, stop, 100), losses[first:stop:100].tolist())]
+            if lines:
+                print("\n".join(lines))
+        if self.bar and stop:
+            self.bar.update(stop, losses[stop - 1])
+
+    def partial(self, done, loss):
+        """`done` epochs (a fraction) are done; `loss` is the running loss of the current one."""
+        if self.bar:
+            self.bar.update(done, loss)
+
+    def close(self, done, losses):
+        if self.bar:
+            self.bar.update(done, losses[done - 1] if done else None, final=True)
 
 
 class _DeferredInterrupt:

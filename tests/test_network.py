@@ -147,17 +147,25 @@ def test_hand_worked_example():
         assert getattr(net2, name) == pytest.approx(getattr(net, name), rel=1e-15)
 
 
-def test_tutorial_update_is_squared_error_gradient():
-    """Independent check by central differences: the tutorial's rule is the gradient
-    of E = sum((output - y)**2) / 2 (not of the cross-entropy), times the learning rate."""
+ENERGIES = {
+    # The tutorial's rule is the gradient of the squared error, not of the loss it prints.
+    "tutorial": lambda out, y: 0.5 * np.sum((out - y) ** 2),
+    # The exact rule is the gradient of the summed binary cross-entropy.
+    "exact": lambda out, y: -np.sum(y * np.log(out) + (1 - y) * np.log(1 - out)),
+}
+
+
+@pytest.mark.parametrize("gradient", list(ENERGIES))
+def test_update_is_the_gradient_of_its_energy(gradient):
+    """Independent check by central differences (eps 1e-5): one backward step moves
+    every parameter by -learning_rate times the gradient of the rule's energy."""
     rng = np.random.default_rng(2)
     X = rng.normal(size=(7, 3))
     y = rng.uniform(size=(7, 2))
-    net = fastnn.SimpleNeuralNetwork(3, 4, 2, seed=9)
+    net = fastnn.SimpleNeuralNetwork(3, 4, 2, seed=9, gradient=gradient)
 
     def energy():
-        out = net.forward(X)
-        return 0.5 * np.sum((out - y) ** 2)
+        return ENERGIES[gradient](net.forward(X), y)
 
     eps, lr = 1e-5, 1e-3
     numeric = {}
