@@ -117,11 +117,15 @@ def call(net, method, X=XOR_X, y=XOR_Y, epochs=10, learning_rate=0.1):
         return net.forward(X)
     if method == "backward":
         return net.backward(X, y, learning_rate)
+    if method == "minibatch":
+        return net.train(X, y, epochs, learning_rate, verbose=False, batch_size=2)
+    if method == "predict":
+        return net.predict_proba(X)
     return net.train(X, y, epochs, learning_rate, verbose=False)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("method", ["forward", "backward", "train"])
+@pytest.mark.parametrize("method", ["forward", "backward", "train", "minibatch", "predict"])
 @pytest.mark.parametrize("X,error,message", BAD_X)
 def test_bad_X_is_rejected_and_nothing_changes(method, X, error, message, dtype):
     net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0, dtype=dtype)
@@ -135,13 +139,37 @@ def test_bad_X_is_rejected_and_nothing_changes(method, X, error, message, dtype)
     assert_unchanged(net, before)
 
 
-@pytest.mark.parametrize("method", ["backward", "train"])
+@pytest.mark.parametrize("method", ["backward", "train", "minibatch"])
 @pytest.mark.parametrize("y,error,message", BAD_Y)
 def test_bad_y_is_rejected_and_nothing_changes(trained, method, y, error, message):
     before = snapshot(trained)
     with pytest.raises(error, match=message):
         call(trained, method, y=y)
     assert_unchanged(trained, before)
+
+
+@pytest.mark.parametrize(
+    "keywords,error,message",
+    [
+        (dict(batch_size=0), ValueError, "batch_size must be None or a positive integer, got 0"),
+        (dict(batch_size=2.0), TypeError, "batch_size must be None or a positive integer, got 2.0 of type float"),
+        (dict(batch_size=True), TypeError, "batch_size must be None or a positive integer, got True"),
+        (dict(batch_size=2, shuffle="yes"), TypeError, "shuffle must be True or False, got 'yes'"),
+        (dict(verbose="bar"), ValueError, "verbose must be True, False or 'progress', got 'bar'"),
+        (dict(verbose=None), ValueError, "verbose must be True, False or 'progress', got None"),
+    ],
+)
+def test_bad_training_options_are_rejected_and_nothing_changes(trained, keywords, error, message):
+    before = snapshot(trained)
+    with pytest.raises(error, match=re.escape(message)):
+        trained.train(XOR_X, XOR_Y, 10, 0.1, **{"verbose": False, **keywords})
+    assert_unchanged(trained, before)
+
+
+@pytest.mark.parametrize("gradient", ["Exact", None, 1, "squared"])
+def test_constructor_rejects_bad_gradient(gradient):
+    with pytest.raises(ValueError, match=re.escape(f"gradient must be one of 'tutorial', 'exact', got {gradient!r}")):
+        fastnn.SimpleNeuralNetwork(2, 2, 1, gradient=gradient)
 
 
 @pytest.mark.parametrize("epochs,error", BAD_EPOCHS)

@@ -1,0 +1,143 @@
+"""predict_proba, predict and score; save and load."""
+
+import os
+import zipfile
+
+import numpy as np
+import pytest
+from conftest import XOR_X, XOR_Y
+
+import fastnn
+
+PARAMS = ["weights_input_hidden", "bias_hidden", "weights_hidden_output", "bias_output"]
+
+
+@pytest.fixture
+def net():
+    net = fastnn.SimpleNeuralNetwork(2, 4, 1, seed=0, gradient="exact")
+    net.train(XOR_X, XOR_Y, 3000, 0.5, verbose=False)
+    return net
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 4, 257, 1000])
+def test_predict_proba_equals_forward_and_changes_nothing(dtype, n):
+    net = fastnn.SimpleNeuralNetwork(3, 5, 2, seed=1, dtype=dtype)
+    X = np.random.default_rng(n).normal(size=(n, 3))
+    proba = net.predict_proba(X)
+    assert net.output is None and net.hidden_input is None  # no attribute set
+    assert proba.shape == (n, 2) and proba.dtype == dtype
+    np.testing.assert_allclose(proba, net.forward(X), rtol=1e-6 if dtype == np.float32 else 1e-14)
+
+
+def test_predict_and_score(net):
+    proba = net.predict_proba(XOR_X)
+    np.testing.assert_array_equal(net.predict(XOR_X), (proba > 0.5).astype(np.int64))
+    np.testing.assert_array_equal(net.predict(XOR_X), XOR_Y)  # this network has learned XOR
+    assert net.score(XOR_X, XOR_Y) == 1.0
+    assert net.score(XOR_X, 1 - XOR_Y) == 0.0
+    assert net.score(XOR_X, [[0], [1], [1], [1]]) == 0.75
+    np.testing.assert_array_equal(net.predict(XOR_X, threshold=1.0), np.zeros((4, 1)))
+    np.testing.assert_array_equal(net.predict(XOR_X, threshold=0.0), np.ones((4, 1)))
+
+
+def test_score_counts_a_sample_right_only_if_every_output_is():
+    net = fastnn.SimpleNeuralNetwork(2, 3, 2, seed=0)
+    pred = net.predict(XOR_X)
+    y = pred.copy()
+    y[0, 1] = 1 - y[0, 1]
+    assert net.score(XOR_X, y) == 0.75
+
+
+@pytest.mark.parametrize(
+    "call,error,message",
+    [
+        (lambda n: n.predict(XOR_X, threshold=1.5), ValueError, r"threshold must be a number in \[0, 1\], got 1.5"),
+        (lambda n: n.predict(XOR_X, threshold="0.5"), TypeError, "threshold must be a number"),
+        (lambda n: n.score(XOR_X, [[0], [0.5], [1], [0]]), ValueError, "y must hold labels 0 or 1"),
+        (lambda n: n.score(XOR_X, XOR_Y[:3]), ValueError, "y must have 4 rows"),
+        (lambda n: n.predict_proba(np.zeros((4, 3))), ValueError, r"X must have 2 columns \(input_size\)"),
+    ],
+)
+def test_bad_prediction_input(net, call, error, message):
+    with pytest.raises(error, match=message):
+        call(net)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_save_and_load_round_trip(net, tmp_path, dtype):
+    net32 = fastnn.SimpleNeuralNetwork(2, 4, 1, seed=0, dtype=dtype, gradient="exact")
+    for name in PARAMS:
+        setattr(net32, name, getattr(net, name))
+    path = tmp_path / "net.npz"
+    net32.save(path)
+    loaded = fastnn.SimpleNeuralNetwork.load(path)
+    assert (loaded.input_size, loaded.hidden_size, loaded.output_size) == (2, 4, 1)
+    assert loaded.dtype == dtype and loaded.gradient == "exact"
+    for name in PARAMS:
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(net32, name), err_msg=name)
+    np.testing.assert_array_equal(loaded.predict_proba(XOR_X), net32.predict_proba(XOR_X))
+    assert os.listdir(tmp_path) == ["net.npz"]  # no temporary file left behind
+
+
+def test_a_failed_save_leaves_the_old_file(net, tmp_path, monkeypatch):
+    path = tmp_path / "net.npz"
+    net.save(path)
+    good = path.read_bytes()
+
+    def crash(file, **arrays):
+        file.write(b"PK\x03\x04 half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    other = fastnn.SimpleNeuralNetwork(2, 4, 1, seed=1)
+    with pytest.raises(OSError, match="disk full"):
+        other.save(path)
+    assert path.read_bytes() == good
+    assert os.listdir(tmp_path) == ["net.npz"]
+
+
+def test_loading_bad_files_is_a_clear_error(net, tmp_path):
+    good = tmp_path / "good.npz"
+    net.save(good)
+    data = good.read_bytes()
+
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated.npz is not a readable fastnn network file"):
+        fastnn.SimpleNeuralNetwork.load(truncated)
+
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="is not a readable fastnn network file"):
+        fastnn.SimpleNeuralNetwork.load(text)
+
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, a=np.zeros(3))
+    with pytest.raises(ValueError, match="is not a fastnn network file"):
+        fastnn.SimpleNeuralNetwork.load(foreign)
+
+    with np.load(good) as f:
+        fields = dict(f)
+    for change, message in [
+        (dict(format_version=np.array(2)), "has format version 2; this fastnn reads version 1"),
+        (dict(weights_input_hidden=np.zeros((3, 4))), r"weights_input_hidden must have shape \(2, 4\), got \(3, 4\)"),
+        (dict(weights_input_hidden=np.zeros((2, 4), np.float32)), "weights_input_hidden is stored as float32, the file says float64"),
+        (dict(gradient=np.array("other")), "gradient must be one of"),
+        (dict(sizes=np.array([2.0, 4.0, 1.0])), "sizes must be 3 integers"),
+        (dict(bias_output=np.array([[np.nan]])), "bias_output must be finite"),
+    ]:
+        bad = tmp_path / "bad.npz"
+        np.savez(bad, **{**fields, **change})
+        with pytest.raises(ValueError, match=message):
+            fastnn.SimpleNeuralNetwork.load(bad)
+
+    with zipfile.ZipFile(good) as z, zipfile.ZipFile(tmp_path / "missing.npz", "w") as out:
+        for name in z.namelist():
+            if name != "bias_output.npy":
+                out.writestr(name, z.read(name))
+    with pytest.raises(ValueError, match="is missing bias_output"):
+        fastnn.SimpleNeuralNetwork.load(tmp_path / "missing.npz")
+
+    with pytest.raises(FileNotFoundError):
+        fastnn.SimpleNeuralNetwork.load(tmp_path / "nothing-here.npz")
