@@ -1,0 +1,199 @@
+"""Seeded synthetic binary-classification datasets, float32 or float64, at any size.
+
+Every generator returns ``(X, y)``: ``X`` of shape (n_samples, n_features) and
+``y`` of shape (n_samples, 1) holding 0.0 or 1.0, both of ``dtype``, ready for
+``SimpleNeuralNetwork.train``. Labels are drawn with probability 1/2 each.
+The rows are written a chunk at a time straight into the output arrays, on
+all cores, so ten million rows take a few seconds and little memory beyond
+the result. Every chunk draws from its own generator, seeded from ``seed``
+and the chunk's index, so the same ``seed`` gives the same data whatever the
+number of cores. ``seed`` may be None (fresh entropy), an int or a
+``numpy.random.Generator``.
+
+>>> from fastnn.datasets import make_moons
+>>> X, y = make_moons(1000, noise=0.2, seed=0)
+>>> X.shape, y.shape
+((1000, 2), (1000, 1))
+"""
+
+import math
+import numbers
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .network import _check_dtype, _check_size
+
+__all__ = ["make_blobs", "make_circles", "make_moons", "make_parity", "make_xor"]
+
+_CHUNK = 1 << 16  # rows generated at a time
+
+
+def _check_noise(noise):
+    if isinstance(noise, (bool, np.bool_)) or not isinstance(noise, numbers.Real):
+        raise TypeError(f"noise must be a finite number >= 0, got {noise!r} of type {type(noise).__name__}")
+    if not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    return float(noise)
+
+
+def _generator(seed):
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_))):
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
+
+
+def _generate(n_samples, n_features, noise, seed, dtype, fill):
+    """Allocate X and y, then fill(rng, X[chunk], y[chunk]) and add the noise, chunk by chunk, in threads.
+
+    NumPy's generators and ufuncs release the GIL on arrays of this size, so
+    the threads run in parallel.
+    """
+    n_samples = _check_size("n_samples", n_samples)
+    n_features = _check_size("n_features", n_features)
+    noise = _check_noise(noise)
+    rng = _generator(seed)
+    dtype = _check_dtype(dtype)
+    X = np.empty((n_samples, n_features), dtype)
+    y = np.empty((n_samples, 1), dtype)
+    root = int(rng.integers(2**63))
+
+    def chunk(index):
+        start = index * _CHUNK
+        Xc, yc = X[start : start + _CHUNK], y[start : start + _CHUNK]
+        chunk_rng = np.random.default_rng([root, index])
+        chunk_rng.random(out=yc, dtype=dtype)
+        np.less(yc, 0.5, out=yc, casting="unsafe")  # 1.0 with probability 1/2
+        fill(chunk_rng, Xc, yc[:, 0])
+        if noise:
+            Xc += dtype.type(noise) * chunk_rng.standard_normal(Xc.shape, dtype=dtype)
+
+    n_chunks = -(-n_samples // _CHUNK)
+    with ThreadPoolExecutor(min(n_chunks, os.cpu_count() or 1)) as pool:
+        for _ in pool.map(chunk, range(n_chunks)):
+            pass  # re-raises any error of a chunk
+    return X, y
+
+
+def make_moons(n_samples=1000, *, noise=0.0, seed=None, dtype=np.float64):
+    """Two interleaving half circles in 2 dimensions.
+
+    Class 0 lies on (cos t, sin t), class 1 on (1 - cos t, 1/2 - sin t), for t
+    uniform in [0, pi]; then Gaussian noise of standard deviation `noise` is
+    added to every coordinate.
+
+    Parameters
+    ----------
+    n_samples : int
+    noise : float, default 0.0
+    seed : None, int or numpy.random.Generator
+    dtype : numpy.float64 (default) or numpy.float32
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+    y : ndarray of shape (n_samples, 1)
+    """
+
+    def fill(rng, X, y):
+        t = rng.random(len(X), dtype=X.dtype) * X.dtype.type(np.pi)
+        X[:, 0] = np.cos(t)
+        X[:, 1] = np.sin(t)
+        X[:, 0] += y * (1 - 2 * X[:, 0])  # class 1: 1 - cos t
+        X[:, 1] += y * (X.dtype.type(0.5) - 2 * X[:, 1])  # class 1: 1/2 - sin t
+
+    return _generate(n_samples, 2, noise, seed, dtype, fill)
+
+
+def make_circles(n_samples=1000, *, noise=0.0, factor=0.5, seed=None, dtype=np.float64):
+    """Two concentric circles in 2 dimensions: class 0 of radius 1, class 1 of radius `factor`.
+
+    The angle is uniform; then Gaussian noise of standard deviation `noise`
+    is added to every coordinate. `factor` must lie in (0, 1).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, 2)
+    y : ndarray of shape (n_samples, 1)
+    """
+    if isinstance(factor, (bool, np.bool_)) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
+        raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
+
+    def fill(rng, X, y):
+        angle = rng.random(len(X), dtype=X.dtype) * X.dtype.type(2 * np.pi)
+        radius = 1 - y * X.dtype.type(1 - factor)
+        X[:, 0] = radius * np.cos(angle)
+        X[:, 1] = radius * np.sin(angle)
+
+    return _generate(n_samples, 2, noise, seed, dtype, fill)
+
+
+def make_xor(n_samples=1000, n_features=2, *, noise=0.0, seed=None, dtype=np.float64):
+    """XOR of signs: X uniform in [-1, 1]^n_features, y = 1 where an odd number of coordinates is negative.
+
+    With 2 features, y = 1 where x0 x1 < 0: the tutorial's XOR spread over
+    the square. The label is drawn first and the last coordinate's sign set to
+    match it, so both classes have probability 1/2; then Gaussian noise of
+    standard deviation `noise` is added to every coordinate.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples, 1)
+    """
+
+    def fill(rng, X, y):
+        rng.random(out=X, dtype=X.dtype)
+        X *= 2
+        X -= 1
+        odd = np.count_nonzero(X[:, :-1] < 0, axis=1) % 2  # negative signs among the others
+        flip = odd != y  # the last sign must make the count's parity equal y
+        X[:, -1] = np.abs(X[:, -1]) * np.where(flip, -1, 1).astype(X.dtype)
+
+    return _generate(n_samples, n_features, noise, seed, dtype, fill)
+
+
+def make_parity(n_samples=1000, n_features=2, *, noise=0.0, seed=None, dtype=np.float64):
+    """The parity problem: X of bits 0 or 1, y = 1 where the number of ones is odd.
+
+    The label is drawn first and the last bit set to match it; then Gaussian
+    noise of standard deviation `noise` is added to every coordinate.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples, 1)
+    """
+
+    def fill(rng, X, y):
+        rng.random(out=X, dtype=X.dtype)
+        np.less(X, 0.5, out=X, casting="unsafe")  # bits, 1 with probability 1/2
+        ones = np.count_nonzero(X[:, :-1], axis=1)
+        X[:, -1] = (ones % 2) != y  # the last bit makes the parity equal y
+
+    return _generate(n_samples, n_features, noise, seed, dtype, fill)
+
+
+def make_blobs(n_samples=1000, n_features=2, *, noise=1.0, seed=None, dtype=np.float64):
+    """Two Gaussian blobs, one per class, of standard deviation `noise` (default 1.0).
+
+    Their centres are drawn uniformly from [-5, 5]^n_features, first, from the
+    same seed.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples, 1)
+    """
+    rng = _generator(seed)
+    n_features = _check_size("n_features", n_features)
+    centers = rng.uniform(-5, 5, size=(2, n_features))
+
+    def fill(rng, X, y):
+        X[...] = centers[0]
+        X += y[:, None] * (centers[1] - centers[0]).astype(X.dtype)
+
+    return _generate(n_samples, n_features, noise, rng, dtype, fill)
