@@ -1,18 +1,24 @@
-"""``python -m fastnn`` (or ``fastnn``): the demo, reference against fastnn.
+"""``python -m fastnn`` (or ``fastnn``): the demo, training on generated data, the benchmarks.
 
 ``demo`` (the default) runs the tutorial's example with the reference (plain
 NumPy) and with fastnn, prints both predictions, both times and the speedup,
-then does the same on a larger synthetic problem. ``compile`` compiles every
-kernel ahead of first use and reports the time each took.
+then does the same on a larger synthetic problem. ``train`` trains a network
+on a generated dataset with a progress bar. ``bench`` runs the benchmark
+suite and prints its table. ``compile`` compiles every kernel ahead of first
+use and reports the time each took.
 """
 
 import argparse
 import contextlib
 import io
+import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -88,24 +94,150 @@ def compile_kernels():
             ("_train", lambda: net.train(X, y, 1, 0.1, verbose=False)),
             ("_forward", lambda: net.forward(X)),
             ("_backward", lambda: net.backward(X, y, 0.1)),
+            ("_train_batches", lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
+            ("_predict", lambda: net.predict_proba(X)),
         ]:
             start = time.perf_counter()
             call()
-            print(f"  {name:10s} {np.dtype(dtype).name:8s} {time.perf_counter() - start:6.2f} s")
+            print(f"  {name:15s} {np.dtype(dtype).name:8s} {time.perf_counter() - start:6.2f} s")
+
+
+DATASETS = {
+    "moons": "make_moons",
+    "circles": "make_circles",
+    "xor": "make_xor",
+    "parity": "make_parity",
+    "blobs": "make_blobs",
+}
+
+
+def train(args):
+    """Generate a dataset, train on all but its last --test-fraction of rows, report loss, accuracy and time."""
+    from fastnn import datasets
+
+    make = getattr(datasets, DATASETS[args.dataset])
+    shape = {} if args.dataset in ("moons", "circles") else {"n_features": args.n_features}
+    start = time.perf_counter()
+    X, y = make(args.n_samples, **shape, noise=args.noise, seed=args.seed, dtype=args.dtype)
+    n_test = int(round(args.n_samples * args.test_fraction))
+    n_train = args.n_samples - n_test
+    print(
+        f"{args.dataset}: {args.n_samples:,} x {X.shape[1]} {args.dtype} ({X.nbytes / 1e6:,.0f} MB), "
+        f"noise {args.noise}, generated in {time.perf_counter() - start:.2f} s; "
+        f"{n_train:,} rows to train on, {n_test:,} held out"
+    )
+    net = fastnn.SimpleNeuralNetwork(
+        X.shape[1], args.hidden, 1, seed=args.seed, dtype=args.dtype, gradient=args.gradient
+    )
+    batch = None if args.batch_size == "full" else int(args.batch_size)
+    print(
+        f"{net!r}: {args.epochs} epochs, learning rate {args.learning_rate}, "
+        f"{'full batch' if batch is None else f'batches of {batch}'}"
+    )
+    start = time.perf_counter()
+    losses = net.train(
+        X[:n_train], y[:n_train], args.epochs, args.learning_rate,
+        verbose="progress" if args.progress else False, batch_size=batch,
+    )
+    seconds = time.perf_counter() - start
+    print(f"final loss {losses[-1]:.6g}" if len(losses) else "no epochs run")
+    print(f"training accuracy {net.score(X[:n_train], y[:n_train]):.4f}", end="")
+    print(f", held-out accuracy {net.score(X[n_train:], y[n_train:]):.4f}" if n_test else "")
+    print(f"training took {seconds:.2f} s ({seconds / max(1, args.epochs) * 1e3:.1f} ms per epoch, compilation included)")
+    if args.save:
+        net.save(args.save)
+        print(f"saved to {args.save}")
+
+
+def bench(args):
+    """Run the benchmark suite of a source checkout and print its table."""
+    from fastnn import _report
+
+    suite = Path(__file__).resolve().parent.parent / "benchmarks"
+    if not suite.is_dir():
+        print(f"fastnn bench needs the benchmarks/ directory of a source checkout; none at {suite}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        results = Path(args.json) if args.json else Path(tmp) / "benchmarks.json"
+        command = [sys.executable, "-m", "pytest", str(suite), "--benchmark-only", f"--benchmark-json={results}", "-q"]
+        command += ["-k", args.k] if args.k else []
+        print(" ".join(command[2:]), flush=True)
+        code = subprocess.call(command)
+        if not results.exists():
+            return code or 1
+        print(_report.markdown(json.loads(results.read_text())))
+        return code
+
+
+def _batch_size(text):
+    if text == "full":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}")
+    return value
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="fastnn", description=__doc__.split("\n\n")[0].replace("``", ""))
+    commands = parser.add_subparsers(dest="command", metavar="{demo,train,bench,compile}")
+    commands.add_parser("demo", help="the reference against fastnn on the tutorial's example and a 100,000-row problem (default)")
+    commands.add_parser("compile", help="compile every kernel ahead of first use and report the time each took")
+
+    t = commands.add_parser(
+        "train",
+        help="train on a generated dataset, with a progress bar",
+        description="Generate a dataset with fastnn.datasets, train a network on all but its last rows, "
+        "and report the final loss, the training and held-out accuracy and the time.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    t.add_argument("--dataset", choices=list(DATASETS), default="moons", help="which generator of fastnn.datasets")
+    t.add_argument("--n-samples", type=int, default=10_000, help="rows to generate, held-out ones included")
+    t.add_argument("--n-features", type=int, default=2, help="features, for xor, parity and blobs (moons and circles have 2)")
+    t.add_argument("--noise", type=float, default=0.2, help="standard deviation of the Gaussian noise added to X")
+    t.add_argument("--test-fraction", type=float, default=0.2, help="fraction of the rows held out for the accuracy")
+    t.add_argument("--hidden", type=int, default=16, help="hidden units")
+    t.add_argument("--epochs", type=int, default=50, help="passes over the training rows")
+    t.add_argument("--learning-rate", type=float, default=0.05, help="step size; gradients are summed over a batch")
+    t.add_argument("--batch-size", type=_batch_size, default=64, help="rows per step, or 'full' for the tutorial's full batch")
+    t.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="float type of data and weights")
+    t.add_argument(
+        "--gradient", choices=["tutorial", "exact"], default="exact",
+        help="output delta: the tutorial's (squared-error) rule or the exact cross-entropy gradient",
+    )
+    t.add_argument("--seed", type=int, default=0, help="seeds the data, the initial weights and the shuffles")
+    t.add_argument("--save", metavar="PATH", help="save the trained network to this .npz file")
+    t.set_defaults(progress=True)
+    t.add_argument(
+        "--no-progress", dest="progress", action="store_false", default=argparse.SUPPRESS,
+        help="no progress bar (one is drawn on stderr by default)",
+    )
+
+    b = commands.add_parser(
+        "bench",
+        help="run the benchmark suite (from a source checkout) and print its table",
+        description="Run pytest-benchmark on benchmarks/ and print the median time per epoch and the speedups.",
+    )
+    b.add_argument("-k", metavar="EXPRESSION", help="only the benchmarks matching this pytest -k expression (default: all)")
+    b.add_argument("--json", metavar="PATH", help="keep pytest-benchmark's JSON results here (default: a temporary file)")
+    return parser
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="fastnn", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "command",
-        nargs="?",
-        default="demo",
-        choices=["demo", "compile"],
-        help="demo: the reference against fastnn (default); compile: compile every kernel ahead of first use",
-    )
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     if args.command == "compile":
         compile_kernels()
+    elif args.command == "train":
+        try:
+            train(args)
+        except (TypeError, ValueError) as exc:
+            print(f"fastnn train: {exc}", file=sys.stderr)
+            return 2
+    elif args.command == "bench":
+        return bench(args)
     else:
         demo()
     return 0

@@ -5,6 +5,7 @@ stderr, redrawn at most ten times a second on a terminal and once every ten
 seconds into a log file.
 """
 
+import math
 import sys
 import time
 
@@ -41,7 +42,9 @@ class Progress:
         """The bar for `done` epochs (a float) after `elapsed` seconds, with the latest loss."""
         fraction = min(1.0, done / self.epochs) if self.epochs else 1.0
         filled = int(fraction * self.BAR)
-        left = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        done = math.floor(done * 10) / 10  # 1.96 epochs show as 1.9, not as 2.0
+        # Time left, once there is enough behind to extrapolate from.
+        left = elapsed * (1 - fraction) / fraction if fraction >= 0.05 or (fraction > 0 and elapsed >= 1) else None
         loss_text = "" if loss is None else f" loss {loss:.4g}"
         time_text = _duration(elapsed) + (" < " + _duration(left) if left is not None else "")
         width = len(str(self.epochs))

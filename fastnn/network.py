@@ -127,7 +127,12 @@ def _as_matrix(name, value, n_cols, cols_what, n_rows=None):
 
 def _check_finite(name, arr, converted, dtype):
     # Integers and bools are finite in float32 too; floats may not be.
-    if arr.dtype.kind == "f" and not np.isfinite(converted).all():
+    if arr.dtype.kind != "f":
+        return
+    flat = converted.reshape(-1)  # a view: the callers' arrays are contiguous
+    # A slice at a time, so that checking large data needs little memory.
+    step = 1 << 20
+    if not all(np.isfinite(flat[i : i + step]).all() for i in range(0, flat.size, step)):
         raise ValueError(f"{name} must be finite in {dtype}, got NaN or infinity")
 
 

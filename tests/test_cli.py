@@ -1,0 +1,83 @@
+"""The command line: fastnn train, bench's report, --help."""
+
+import json
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _report
+from fastnn.__main__ import main
+
+
+def test_train_reports_loss_accuracy_and_time_and_saves(tmp_path, capsys):
+    path = tmp_path / "moons.npz"
+    code = main(["train", "--n-samples", "2000", "--epochs", "20", "--save", str(path)])
+    assert code == 0
+    out, err = capsys.readouterr()
+    assert "moons: 2,000 x 2 float64" in out and "1,600 rows to train on, 400 held out" in out
+    assert "final loss" in out and "training took" in out
+    held_out = float(out.split("held-out accuracy ")[1].split()[0])
+    assert held_out > 0.9
+    assert err.splitlines()[-1].startswith("epoch 20.0/20 [" + "#" * 24 + "]")  # the progress bar
+    net = fastnn.SimpleNeuralNetwork.load(path)
+    assert net.gradient == "exact" and net.hidden_size == 16
+    # The saved network is the trained one: its held-out accuracy is the one printed.
+    X, y = fastnn.datasets.make_moons(2000, noise=0.2, seed=0)
+    assert net.score(X[1600:], y[1600:]) == held_out
+
+
+def test_train_full_batch_float32_without_progress(capsys):
+    code = main(["train", "--dataset", "xor", "--n-features", "3", "--n-samples", "500", "--epochs", "5",
+                 "--batch-size", "full", "--dtype", "float32", "--gradient", "tutorial", "--no-progress"])
+    assert code == 0
+    out, err = capsys.readouterr()
+    assert "xor: 500 x 3 float32" in out and "full batch" in out and "gradient" not in out.split("\n")[1]
+    assert err == ""
+
+
+def test_train_bad_values_are_clear_errors(capsys):
+    assert main(["train", "--n-samples", "0"]) == 2
+    assert "n_samples must be a positive integer, got 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--batch-size", "0"])
+    assert "expected a positive integer or 'full', got '0'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["train", "bench"])
+def test_help_explains_every_option(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    options = [word for word in out.split() if word.startswith("--") and word != "--help"]
+    if command == "bench":
+        assert "-k EXPRESSION" in out and "--json" in options and out.count("(default:") == 2
+    if command == "train":
+        for option in ["--dataset", "--n-samples", "--hidden", "--epochs", "--learning-rate", "--batch-size",
+                       "--dtype", "--gradient", "--seed", "--save"]:
+            assert option in options
+        assert out.count("(default:") >= 12
+
+
+def test_report_table_from_benchmark_json():
+    def bench(group, impl, median, epochs=None, **extra):
+        info = dict(impl=impl, **extra)
+        if epochs:
+            info["epochs"] = epochs
+        return {"group": group, "name": f"test[{group}-{impl}]", "stats": {"median": median}, "extra_info": info}
+
+    data = {
+        "machine_info": {"cpu": {"brand_raw": "Test CPU", "count": 2}, "python_version": "3.11.7"},
+        "benchmarks": [
+            bench("xor", "reference", 0.8, 10_000),
+            bench("xor", "fastnn", 0.002, 10_000),
+            bench("startup", "reference", 1.2, cache="none"),
+            bench("startup", "fastnn", 1.0, cache="warm"),
+        ],
+    }
+    table = _report.markdown(json.loads(json.dumps(data)))
+    lines = table.splitlines()
+    assert lines[0].startswith("Machine: Test CPU, 2 cores; Python 3.11.7")
+    assert "| xor | reference | 800 ms | 80 us | 1.0x |" in lines
+    assert "| xor | fastnn | 2 ms | 200 ns | 400.0x |" in lines
+    assert "| startup | fastnn (warm) | 1 s |  | 1.2x |" in lines
