@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn import _report
+from fastnn import _report, datasets
 from fastnn.__main__ import main
 
 
@@ -23,7 +23,7 @@ def test_train_reports_loss_accuracy_and_time_and_saves(tmp_path, capsys):
     net = fastnn.SimpleNeuralNetwork.load(path)
     assert net.gradient == "exact" and net.hidden_size == 16
     # The saved network is the trained one: its held-out accuracy is the one printed.
-    X, y = fastnn.datasets.make_moons(2000, noise=0.2, seed=0)
+    X, y = datasets.make_moons(2000, noise=0.2, seed=0)
     assert net.score(X[1600:], y[1600:]) == held_out
 
 

@@ -97,3 +97,32 @@ def test_sigint_handler_is_restored_and_other_threads_are_untouched():
         replay = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
         replay.train(XOR_X, XOR_Y, len(net2.loss_history), 0.1, verbose=False)
         np.testing.assert_array_equal(net2.weights_input_hidden, replay.weights_input_hidden)
+
+
+def test_ctrl_c_during_minibatch_training_stops_after_the_running_call(monkeypatch):
+    """With mini-batches an epoch of four rows is one compiled call: a SIGINT
+    during the second call stops training after it, with two whole epochs done."""
+    from fastnn import network
+
+    real = network._kernels._train_batches
+    calls = []
+
+    def raise_sigint_on_second_call(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            signal.raise_signal(signal.SIGINT)
+        return real(*args)
+
+    monkeypatch.setattr(network._kernels, "_train_batches", raise_sigint_on_second_call)
+    net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0)
+    try:
+        net.train(XOR_X, XOR_Y, 1000, 0.1, verbose=False, batch_size=2)
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the interrupt was lost")
+    monkeypatch.undo()
+    assert len(calls) == 2 and net.loss_history.shape == (2,)
+    replay = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0)
+    np.testing.assert_array_equal(replay.train(XOR_X, XOR_Y, 2, 0.1, verbose=False, batch_size=2), net.loss_history)
+    np.testing.assert_array_equal(net.weights_input_hidden, replay.weights_input_hidden)
