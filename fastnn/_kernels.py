@@ -397,3 +397,61 @@ def _predict(X, W1, b1, W2, b2, P, order, Xb, hin, hout, oin, out):
         for i in range(e - s):
             for k in range(P.shape[1]):
                 P[s + i, k] = out[k, 0, i]
+
+
+# Row kernels of the large-data path: X W1 and X^T hd are BLAS products made
+# by NumPy (see network.py); these kernels do everything between them, one
+# block of rows at a time, over rows held in C order: (rows, units).
+
+
+@_jit(**_NJIT)
+def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1):
+    """The rest of a block's forward and backward pass, from Z = X W1 of its rows.
+
+    Z becomes hout = sigmoid(Z + b1); out = sigmoid(hout W2 + b2); od and
+    HD get the output and hidden deltas (od by the `exact` rule or the
+    tutorial's, HD = (od W2^T) hout (1 - hout)); gW2 += hout^T od,
+    gb2 += sum(od), gb1 += sum(HD). Returns the block's summed loss, with the
+    probabilities clipped to [lo, hi] as in _loss_block.
+    """
+    h, o = W2.shape
+    total = 0.0
+    for i in range(Z.shape[0]):
+        H = Z[i]
+        for j in range(h):
+            H[j] = _sigmoid(H[j] + b1[0, j])
+        for k in range(o):
+            s = 0.0
+            for j in range(h):
+                s += H[j] * W2[j, k]
+            p = _sigmoid(s + b2[0, k])
+            t = Y[i, k]
+            q = lo if p < lo else (hi if p > hi else p)
+            if binary:
+                total += _log(q if t == 1.0 else 1.0 - q)
+            else:
+                total += t * _log(q) + (1.0 - t) * _log(1.0 - q)
+            od[i, k] = (p - t) if exact else (p - t) * _sigmoid_derivative(p)
+        hd = HD[i]
+        for j in range(h):
+            hd[j] = 0.0
+        for k in range(o):
+            d = od[i, k]
+            gb2[k] += d
+            for j in range(h):
+                gW2[j, k] += H[j] * d
+                hd[j] += d * W2[j, k]
+        for j in range(h):
+            hd[j] *= _sigmoid_derivative(H[j])
+            gb1[j] += hd[j]
+    return -total
+
+
+@_jit(**_NJIT)
+def _bias_sigmoid_rows(Z, b, S):
+    """Z += b, S = sigmoid(Z), over rows: the tutorial's dense layer after its BLAS product."""
+    for i in range(Z.shape[0]):
+        for j in range(Z.shape[1]):
+            z = Z[i, j] + b[0, j]
+            Z[i, j] = z
+            S[i, j] = _sigmoid(z)

@@ -50,6 +50,54 @@ def _check_dtype(dtype):
 _MAX_BLOCK = 256
 
 
+# Large data: from this many multiply-adds per epoch in the two dense layers
+# (n_samples x hidden_size x (input_size + output_size)), full-batch training
+# and forward make the products X W1 and X^T hd with NumPy's BLAS, on all
+# cores, and run everything else in row kernels, a block of rows at a time.
+_BLAS_MIN_WORK = 2_000_000
+# Rows per block there: the block's two (rows x hidden) buffers stay near 16 MB.
+_BLAS_BLOCK_ELEMENTS = 1 << 21
+
+
+def _rows(X):
+    """The number of rows of X if it is a 2-D array (0 otherwise: the checks will say what is wrong)."""
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return shape[0] if len(shape) == 2 else 0
+    return len(X) if isinstance(X, list) else 0
+
+
+def _blas_rows(n, hidden_size):
+    return min(n, max(256, _BLAS_BLOCK_ELEMENTS // hidden_size))
+
+
+def _forward_rows(X, W1, b1, W2, b2):
+    """The tutorial's forward pass over rows: (hidden_input, hidden_output, output_input, output)."""
+    hin = X @ W1
+    hout = np.empty_like(hin)
+    _kernels._bias_sigmoid_rows(hin, b1, hout)
+    oin = hout @ W2
+    out = np.empty_like(oin)
+    _kernels._bias_sigmoid_rows(oin, b2, out)
+    return hin, hout, oin, out
+
+
+def _activation_property(index, name):
+    """An activation attribute; after large-data training it is computed when first read."""
+
+    def fget(self):
+        self._materialize()
+        return self._acts[index]
+
+    def fset(self, value):
+        self._materialize()
+        acts = list(self._acts)
+        acts[index] = value
+        self._acts = tuple(acts)
+
+    return property(fget, fset, doc=f"{name} of the last forward pass (None before the first).")
+
+
 def _blocks(n):
     """(n_blocks, width) for n samples: as few blocks as fit, of equal width, a multiple of 4.
 
@@ -281,6 +329,10 @@ class SimpleNeuralNetwork:
     hidden_input, hidden_output : ndarray of shape (n_samples, hidden_size)
     output_input, output : ndarray of shape (n_samples, output_size)
         The activations of the last forward pass (None before the first).
+        After full-batch training on large data (the BLAS path) they are
+        computed from X and the weights of the last epoch when first read,
+        so that training never holds them all; X must not be changed in
+        place in between.
     loss_history : ndarray of shape (n_epochs,)
         The losses of the last ``train`` call, up to where it stopped.
     """
@@ -289,6 +341,10 @@ class SimpleNeuralNetwork:
     weights_hidden_output = _weight_property("_weights_hidden_output", "hidden_size", "output_size")
     bias_hidden = _weight_property("_bias_hidden", 1, "hidden_size")
     bias_output = _weight_property("_bias_output", 1, "output_size")
+    hidden_input = _activation_property(0, "hidden_input")
+    hidden_output = _activation_property(1, "hidden_output")
+    output_input = _activation_property(2, "output_input")
+    output = _activation_property(3, "output")
 
     def __init__(self, input_size, hidden_size, output_size, *, seed=None, dtype=np.float64, gradient="tutorial"):
         self.input_size = _check_size("input_size", input_size)
@@ -316,7 +372,7 @@ class SimpleNeuralNetwork:
         self.weights_hidden_output = randn(self.hidden_size, self.output_size)
         self.bias_hidden = np.zeros((1, self.hidden_size))
         self.bias_output = np.zeros((1, self.output_size))
-        self.hidden_input = self.hidden_output = self.output_input = self.output = None
+        self._acts, self._pending = (None, None, None, None), None
         self.loss_history = np.empty(0)
 
     def __repr__(self):
@@ -340,8 +396,16 @@ class SimpleNeuralNetwork:
 
     def _set_activations(self, n, hin, hout, oin, out, *deltas):
         # The tutorial's (samples, units) attributes are views of the packed buffers.
-        self.hidden_input, self.hidden_output = _unpack(hin, n), _unpack(hout, n)
-        self.output_input, self.output = _unpack(oin, n), _unpack(out, n)
+        self._acts, self._pending = (_unpack(hin, n), _unpack(hout, n), _unpack(oin, n), _unpack(out, n)), None
+
+    def _uses_blas(self, X):
+        return _rows(X) * self.hidden_size * (self.input_size + self.output_size) >= _BLAS_MIN_WORK
+
+    def _materialize(self):
+        """Compute the activations left pending by large-data training."""
+        if self._pending is not None:
+            X, params = self._pending
+            self._acts, self._pending = _forward_rows(X, *params), None
 
     def forward(self, X):
         """Forward pass; sets the activation attributes as the tutorial does.
@@ -354,6 +418,10 @@ class SimpleNeuralNetwork:
         -------
         output : ndarray of shape (n_samples, output_size)
         """
+        if self._uses_blas(X):
+            X = _check_rows("X", X, self.input_size, "input_size", self.dtype)
+            self._acts, self._pending = _forward_rows(X, *self._params()), None
+            return self.output
         X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
         acts = self._activations(n)
         _kernels._forward(X, *self._params(), *acts[:4])
@@ -447,38 +515,40 @@ class SimpleNeuralNetwork:
         return self._train_batches(X, y, epochs, lr, batch_size, shuffle, _Report(verbose, epochs))
 
     def _train_full(self, X, y, epochs, lr, report):
-        X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
-        Y, binary = _check_targets(y, n, self.output_size, self.dtype)
-        lo, hi = _clip_bounds(self.dtype)
+        if self._uses_blas(X):
+            X = _check_rows("X", X, self.input_size, "input_size", self.dtype)
+            n = X.shape[0]
+            Y, binary = _check_targets(y, n, self.output_size, self.dtype, packed=False)
+            run, set_activations = self._blas_epochs(X, Y, binary, lr)
+        else:
+            X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
+            Y, binary = _check_targets(y, n, self.output_size, self.dtype)
+            run, set_activations = self._block_epochs(X, Y, n, binary, lr)
         losses = np.empty(epochs)
         if epochs == 0:
             self.loss_history = losses
             return losses
-        acts = self._activations(n)
-        mask = _mask(n, self.dtype)
 
-        def run(start, stop):
-            _kernels._train(
-                X, Y, mask, *self._params(), lr, lo, hi, binary, self._exact, losses[start:stop], *acts, *self._workspace
-            )
+        def run_losses(start, stop):
+            run(losses[start:stop])
 
         # The first chunk is sized from the work per epoch (about 1 ns per
         # multiply-add: a few milliseconds), later ones from measured time.
-        work = X.shape[1] * X.shape[2] * self._work_per_sample()
+        work = n * self._work_per_sample()
         done, chunk = 0, max(1, _FIRST_CHUNK_WORK // work)
         with _DeferredInterrupt() as interrupt:
             while done < epochs and not interrupt.pending:
                 stop = min(epochs, done + chunk)
                 saved = self._save_params()
                 start_time = time.perf_counter()
-                run(done, stop)
+                run_losses(done, stop)
                 elapsed = time.perf_counter() - start_time
                 diverged = not (np.isfinite(losses[done:stop]).all() and self._params_finite())
                 if diverged:
                     self._restore_params(saved)
-                    stop = self._find_divergence(run, losses, done, stop)
+                    stop = self._find_divergence(run_losses, losses, done, stop)
                 report.epochs(done, stop, losses)
-                self._set_activations(n, *acts)
+                set_activations()
                 self.loss_history = losses[:stop]
                 if diverged:
                     what = "loss" if not np.isfinite(losses[stop]) else "weights after the update"
@@ -487,6 +557,60 @@ class SimpleNeuralNetwork:
                 done = stop
         report.close(done, losses)
         return losses
+
+    def _block_epochs(self, X, Y, n, binary, lr):
+        """Full-batch epochs on packed data, all in one compiled call: run(losses), set_activations()."""
+        lo, hi = _clip_bounds(self.dtype)
+        acts = self._activations(n)
+        mask = _mask(n, self.dtype)
+
+        def run(losses):
+            _kernels._train(X, Y, mask, *self._params(), lr, lo, hi, binary, self._exact, losses, *acts, *self._workspace)
+
+        return run, lambda: self._set_activations(n, *acts)
+
+    def _blas_epochs(self, X, Y, binary, lr):
+        """Full-batch epochs on rows, the products by BLAS: run(losses), set_activations().
+
+        Per block of rows: Z = X W1 (BLAS), then _hidden_rows does the rest of
+        the forward pass, the loss, the deltas and the gradients of W2, b2 and
+        b1, then gW1 += X^T HD (BLAS). The blocks are fixed by the sizes, and
+        summed in order, so the result does not depend on the thread count.
+        """
+        lo, hi = _clip_bounds(self.dtype)
+        n, (f, h, o) = X.shape[0], (self.input_size, self.hidden_size, self.output_size)
+        rows = _blas_rows(n, h)
+        Z, HD, od, partial = _arena([(rows, h), (rows, h), (rows, o), (f, h)], self.dtype)
+        W1, b1, W2, b2 = self._params()
+        gW1, gb1, gW2, gb2 = self._workspace
+        last = {}
+
+        def run(losses):
+            with np.errstate(all="ignore"):  # overflow is reported by train, as FloatingPointError
+                run_epochs(losses)
+
+        def run_epochs(losses):
+            for e in range(losses.shape[0]):
+                last["params"] = self._save_params()  # the tutorial's attributes come from this epoch's weights
+                total = 0.0
+                for start in range(0, n, rows):
+                    stop = min(n, start + rows)
+                    Xb, m = X[start:stop], stop - start
+                    np.matmul(Xb, W1, out=Z[:m])
+                    total += _kernels._hidden_rows(
+                        Z[:m], b1, W2, b2, Y[start:stop], HD[:m], od[:m], lo, hi, binary, self._exact, gW2, gb2, gb1
+                    )
+                    np.matmul(Xb.T, HD[:m], out=partial)
+                    np.add(gW1, partial, out=gW1)
+                losses[e] = total / (n * o)
+                for w, g in ((W2, gW2), (b2[0], gb2), (W1, gW1), (b1[0], gb1)):  # the tutorial's order
+                    w -= g * lr
+                    g[...] = 0
+
+        def set_activations():
+            self._acts, self._pending = (None,) * 4, (X, last["params"])
+
+        return run, set_activations
 
     def _train_batches(self, X, y, epochs, lr, batch, shuffle, report):
         X = _check_rows("X", X, self.input_size, "input_size", self.dtype)

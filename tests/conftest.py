@@ -1,4 +1,7 @@
 import numpy as np
+import pytest
+
+from fastnn import network
 
 # The tutorial's own data: integer arrays, as in its Step 7.
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -13,3 +16,11 @@ def parse_losses(text):
         assert head.startswith("Epoch ")
         pairs.append((int(head[len("Epoch "):]), float(loss)))
     return pairs
+
+
+@pytest.fixture(params=["blocks", "blas"])
+def path(request, monkeypatch):
+    """Run a test on both full-batch paths: the packed block kernels (small
+    data) and the BLAS products with row kernels (large data)."""
+    monkeypatch.setattr(network, "_BLAS_MIN_WORK", 10**18 if request.param == "blocks" else 0)
+    return request.param

@@ -127,7 +127,7 @@ def call(net, method, X=XOR_X, y=XOR_Y, epochs=10, learning_rate=0.1):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("method", ["forward", "backward", "train", "minibatch", "predict"])
 @pytest.mark.parametrize("X,error,message", BAD_X)
-def test_bad_X_is_rejected_and_nothing_changes(method, X, error, message, dtype):
+def test_bad_X_is_rejected_and_nothing_changes(method, X, error, message, dtype, path):
     net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0, dtype=dtype)
     net.train(XOR_X, XOR_Y, 50, 0.1, verbose=False)
     if "float32" in message and dtype == np.float64:
@@ -250,7 +250,7 @@ def test_extreme_finite_inputs_train_without_warnings_or_nan(dtype):
 
 
 @pytest.mark.parametrize("dtype,rate", [(np.float64, 1e308), (np.float32, 1e37)])
-def test_overflowing_update_is_refused_whole(dtype, rate):
+def test_overflowing_update_is_refused_whole(dtype, rate, path):
     """A learning rate so large that the first step overflows: no weight moves.
     For float32 the step is finite in float64 but not once stored (found by the
     property tests)."""

@@ -7,12 +7,17 @@ import pytest
 from conftest import XOR_X, XOR_Y, parse_losses
 
 import fastnn
-from fastnn import reference
+from fastnn import network, reference
 
 # Tolerances, one per situation.
 ONE_STEP_RTOL = 1e-12  # one forward or backward: only summation order differs
 XOR_RTOL = 1e-9  # the tutorial's example, 10,000 epochs
 SMOOTH_RTOL = 1e-8  # 1,000 epochs on a well-conditioned problem
+
+
+@pytest.fixture(autouse=True)
+def both_paths(path):
+    """Every test here runs on both full-batch paths (see conftest.path)."""
 
 
 def pair(*sizes, seed=0, **kwargs):
@@ -264,20 +269,20 @@ def test_verbose_false_prints_nothing_and_epochs_zero(capsys):
     assert [e for e, _ in parse_losses(capsys.readouterr().out)] == [0, 100, 200]
 
 
-def test_lines_are_printed_as_training_goes(monkeypatch, capsys):
+def test_lines_are_printed_as_training_goes(monkeypatch, capsys, path):
     """With a tiny time budget per compiled chunk, lines come out between chunks."""
-    from fastnn import network
 
     monkeypatch.setattr(network, "_CHUNK_SECONDS", 1e-9)
     monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 1)
     calls = []
-    real = network._kernels._train
+    kernel = "_train" if path == "blocks" else "_hidden_rows"  # called once per chunk, or per block of rows
+    real = getattr(network._kernels, kernel)
 
     def spy(*args):
         calls.append(capsys.readouterr().out.count("Epoch"))
         return real(*args)
 
-    monkeypatch.setattr(network._kernels, "_train", spy)
+    monkeypatch.setattr(network._kernels, kernel, spy)
     net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
     net.train(XOR_X, XOR_Y, 1000, 0.1)
     assert len(calls) > 2
