@@ -2,7 +2,8 @@
 
 Run with ``pytest benchmarks/ --benchmark-only``. Every round trains a fresh
 network from the same seed; fastnn's kernels are compiled by a warm-up call
-before any timing.
+before any timing. The ``matmul`` group times NumPy's own matrix product at
+the large workloads' shape, the machine's throughput the report compares with.
 """
 
 import numpy as np
@@ -15,28 +16,50 @@ from fastnn import reference
 IMPLEMENTATIONS = {"reference": reference.SimpleNeuralNetwork, "fastnn": fastnn.SimpleNeuralNetwork}
 # Rounds per implementation: the reference is slow, and its spread is small
 # next to the gap being measured.
-ROUNDS = {"reference": 10, "fastnn": 50}
+ROUNDS = {
+    "xor": {"reference": 10, "fastnn": 50},
+    "medium": {"reference": 10, "fastnn": 30},
+    "large": {"reference": 3, "fastnn": 5},
+    "large32": {"reference": 3, "fastnn": 5},
+    "scale": {"reference": 1, "fastnn": 3},
+}
 
 
 @pytest.mark.parametrize("impl", list(IMPLEMENTATIONS))
 @pytest.mark.parametrize("workload", list(WORKLOADS))
 def test_train(benchmark, workload, impl):
     w = WORKLOADS[workload]
-    X, y = w.data()
+    # The reference is the tutorial's float64 code, whatever the workload's dtype.
+    X, y = w.data(np.float64 if impl == "reference" else None)
     cls = IMPLEMENTATIONS[impl]
+    kwargs = {} if impl == "reference" else {"dtype": w.dtype}
 
     def fresh():
         np.random.seed(0)
-        return (cls(w.n_features, w.hidden, 1),), {}
+        return (cls(w.n_features, w.hidden, 1, **kwargs),), {}
 
     def train(net):
         # As the tutorial calls it; the printed lines go to pytest's capture.
-        net.train(X, y, w.epochs, w.learning_rate)
+        with np.errstate(all="ignore"):  # the reference's log(0) on saturated outputs
+            net.train(X, y, w.epochs, w.learning_rate)
         return net
 
     if impl == "fastnn":
         train(*fresh()[0])  # compile (or load from cache) outside the timing
     benchmark.group = workload
-    benchmark.extra_info.update(epochs=w.epochs, workload=workload, impl=impl)
-    net = benchmark.pedantic(train, setup=fresh, rounds=ROUNDS[impl], iterations=1)
-    assert np.all(np.isfinite(net.forward(X)))
+    dtype = "float64" if impl == "reference" else np.dtype(w.dtype).name
+    benchmark.extra_info.update(epochs=w.epochs, workload=workload, impl=impl, flops_per_epoch=w.flops, dtype=dtype)
+    net = benchmark.pedantic(train, setup=fresh, rounds=ROUNDS[workload][impl], iterations=1)
+    assert np.all(np.isfinite(net.weights_input_hidden))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_matmul(benchmark, dtype):
+    """NumPy's X @ W1 at the large workloads' shape: the machine's matrix-product throughput."""
+    w = WORKLOADS["large"]
+    X, _ = w.data(dtype)
+    W = np.random.default_rng(1).standard_normal((w.n_features, w.hidden)).astype(dtype)
+    out = np.empty((w.n_samples, w.hidden), dtype)
+    benchmark.group = "matmul"
+    benchmark.extra_info.update(impl=f"numpy {dtype}", flops=2 * w.n_samples * w.n_features * w.hidden, dtype=dtype)
+    benchmark.pedantic(np.matmul, args=(X, W), kwargs={"out": out}, rounds=20, iterations=1, warmup_rounds=2)

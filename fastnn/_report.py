@@ -1,9 +1,11 @@
 """The benchmark report: pytest-benchmark's JSON as a Markdown table.
 
-One row per benchmark, grouped by workload: the median time of a round, the
-median time per epoch where the benchmark says how many epochs a round runs
-(``extra_info["epochs"]``), and the speedup over the reference of the same
-group, timed in the same run.
+One row per benchmark, grouped by workload: the median time of a round; where
+the benchmark says how many epochs a round runs and how many floating-point
+operations an epoch's products take (``extra_info``), the median time per
+epoch, the GFLOP/s and their fraction of NumPy's own matrix product in the
+same dtype (the ``matmul`` group of the same run); and the speedup over the
+reference of the same group.
 """
 
 
@@ -28,19 +30,29 @@ def markdown(data):
         f"Machine: {cpu.get('brand_raw', machine.get('processor', 'unknown CPU'))}, "
         f"{cpu.get('count', '?')} cores; Python {machine.get('python_version', '?')}. Medians of each benchmark's rounds.",
         "",
-        "| workload | implementation | median per round | per epoch | speedup over reference |",
-        "|---|---|---:|---:|---:|",
+        "| workload | implementation | median per round | per epoch | GFLOP/s | of matmul | speedup over reference |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     groups = {}
     for bench in data.get("benchmarks", []):
         groups.setdefault(bench.get("group") or "", []).append(bench)
+    matmul = {
+        b["extra_info"]["dtype"]: b["extra_info"]["flops"] / b["stats"]["median"] / 1e9
+        for b in groups.get("matmul", [])
+        if "flops" in b.get("extra_info", {})
+    }
     for group, benches in groups.items():
         reference = [b for b in benches if b.get("extra_info", {}).get("impl") == "reference"]
         ref_median = reference[0]["stats"]["median"] if reference else None
         for bench in benches:
-            median = bench["stats"]["median"]
-            epochs = bench.get("extra_info", {}).get("epochs")
-            per_epoch = _seconds(median / epochs) if epochs else ""
-            speedup = f"{ref_median / median:.1f}x" if ref_median else ""
-            lines.append(f"| {group} | {_label(bench)} | {_seconds(median)} | {per_epoch} | {speedup} |")
+            info, median = bench.get("extra_info", {}), bench["stats"]["median"]
+            epochs = info.get("epochs")
+            per_epoch = median / epochs if epochs else None
+            flops = info.get("flops_per_epoch") if per_epoch else info.get("flops")
+            gflops = flops / (per_epoch or median) / 1e9 if flops else None
+            of_matmul = f"{gflops / matmul[info['dtype']]:.0%}" if gflops and group != "matmul" and info.get("dtype") in matmul else ""
+            lines.append(
+                f"| {group} | {_label(bench)} | {_seconds(median)} | {_seconds(per_epoch) if per_epoch else ''} | "
+                f"{f'{gflops:.1f}' if gflops else ''} | {of_matmul} | {f'{ref_median / median:.1f}x' if ref_median else ''} |"
+            )
     return "\n".join(lines)

@@ -1,0 +1,54 @@
+"""The same inputs give bitwise the same weights with one or two Numba threads, run after run.
+
+fastnn's kernels split no sum across threads: block kernels run on one
+thread each, and the large-data path gets its parallelism from NumPy's BLAS.
+That BLAS (OpenBLAS in NumPy's wheels) is not covered: seen here, its float64
+products were bitwise the same with OPENBLAS_NUM_THREADS=1 and 2, its float32
+products were not.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+CHILD = textwrap.dedent(
+    """
+    import hashlib
+    import numpy as np
+    import fastnn
+    from fastnn import network
+    digest = hashlib.sha256()
+    rng = np.random.default_rng(0)
+    for n, f, h, dtype, kwargs in [
+        (300, 5, 8, np.float64, {}),                      # block kernels
+        (6000, 40, 64, np.float64, {}),                   # BLAS products, several blocks of rows
+        (6000, 40, 64, np.float32, {"gradient": "exact"}),
+        (1000, 5, 8, np.float32, {"batch_size": 32}),     # mini-batches
+    ]:
+        X = rng.standard_normal((n, f))
+        y = (X[:, :1] * X[:, 1:2] > 0).astype(float)
+        gradient = kwargs.pop("gradient", "tutorial")
+        net = fastnn.SimpleNeuralNetwork(f, h, 1, seed=1, dtype=dtype, gradient=gradient)
+        losses = net.train(X, y, 5, 1e-3, verbose=False, **kwargs)
+        for a in [losses, net.weights_input_hidden, net.bias_hidden, net.weights_hidden_output, net.bias_output]:
+            digest.update(np.ascontiguousarray(a).tobytes())
+    print(digest.hexdigest())
+    """
+)
+
+
+def run(threads):
+    env = dict(os.environ, NUMBA_NUM_THREADS=str(threads))
+    done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to compare one thread with two")
+def test_one_thread_and_two_threads_give_the_same_bits():
+    one, two, two_again = run(1), run(2), run(2)
+    assert len(one) == 64
+    assert one == two == two_again

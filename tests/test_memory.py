@@ -1,0 +1,44 @@
+"""Training on large data holds no (n_samples x hidden) array: measured with tracemalloc."""
+
+import tracemalloc
+
+import numpy as np
+
+import fastnn
+
+
+def traced_peak(call):
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_large_full_batch_training_stays_within_half_of_X_plus_64_MB():
+    """100,000 x 10 float64 (8 MB) with 256 hidden units: one (n x hidden)
+    array would be 205 MB. Memory beyond X and y stays under 0.5 X + 64 MB
+    (the bound 1.5 X + 64 MB of the speed issue, X itself not counted)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100_000, 10))
+    y = (X[:, :1] > 0).astype(float)
+    net = fastnn.SimpleNeuralNetwork(10, 256, 1, seed=0)
+    net.train(X, y, 1, 1e-5, verbose=False)  # compile outside the measurement
+    peak = traced_peak(lambda: net.train(X, y, 2, 1e-5, verbose=False))
+    assert peak < 0.5 * X.nbytes + 64e6, f"peak {peak / 1e6:.0f} MB"
+    # The tutorial's attributes are still there, computed when read.
+    assert net.hidden_output.shape == (100_000, 256)
+
+
+def test_minibatch_training_and_prediction_read_X_in_place():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200_000, 20)).astype(np.float32)  # 16 MB
+    y = (X[:, :1] > 0).astype(np.float32)
+    net = fastnn.SimpleNeuralNetwork(20, 16, 1, seed=0, dtype=np.float32)
+    net.train(X[:1000], y[:1000], 1, 1e-3, verbose=False, batch_size=64)
+    peak = traced_peak(lambda: net.train(X, y, 1, 1e-3, verbose=False, batch_size=64))
+    # The shuffle order (8 bytes a row) and block buffers; no copy of X.
+    assert peak < 0.2 * X.nbytes + 2 * 8 * len(X), f"peak {peak / 1e6:.1f} MB"
+    peak = traced_peak(lambda: net.predict_proba(X))
+    assert peak < 0.2 * X.nbytes, f"peak {peak / 1e6:.1f} MB"
