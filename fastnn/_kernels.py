@@ -40,7 +40,7 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 _FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 _NJIT = dict(nogil=True, cache=True, error_model="numpy", fastmath=_FASTMATH)
@@ -88,6 +88,26 @@ def _as_float64(typingctx, x):
     return types.float64(types.int64), codegen
 
 
+@intrinsic
+def _f32_bits(typingctx, x):
+    """The bits of a float32 as an int64 (a bitcast, then sign extension)."""
+
+    def codegen(context, builder, sig, args):
+        return builder.sext(builder.bitcast(args[0], ir.IntType(32)), ir.IntType(64))
+
+    return types.int64(types.float32), codegen
+
+
+@intrinsic
+def _f32_from_bits(typingctx, x):
+    """The float32 whose bits are the low 32 bits of the int64 x."""
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(builder.trunc(args[0], ir.IntType(32)), ir.FloatType())
+
+    return types.float32(types.int64), codegen
+
+
 # exp and log are written out here, not called from the C library: a call in
 # a loop stops LLVM from vectorizing it and spills every live register, and
 # Numba has no vector math library with llvmlite from PyPI. Both are tested
@@ -130,6 +150,37 @@ def _exp(x):
     return (s1 + s1 * p) * s2
 
 
+# float32: the same scheme in float32 arithmetic, which vectorizes twice as wide.
+_F32 = np.float32
+_LOG2E_F, _SHIFT_F = _F32(_LOG2E), _F32(12582912.0)  # 2**23 + 2**22
+_LN2_HI_F, _LN2_LO_F = _F32(0.693145751953125), _F32(1.428606765330187e-06)  # k * _LN2_HI_F exact for |k| < 2**9
+_F2, _F3, _F4, _F5, _F6, _F7 = [_F32(1.0 / math.factorial(i)) for i in range(2, 8)]
+_MAX_F, _MIN_F, _ONE_F = _F32(89.0), _F32(-104.0), _F32(1.0)
+
+
+@_jit(**_EXACT)
+def _exp32(x):
+    """exp(x) for float32 x in float32: 2**k exp(r), exp(r) - 1 by its Taylor series to r**7.
+
+    Overflows to inf above 88.72 and underflows through the subnormals to 0;
+    NaN gives NaN.
+    """
+    if x > _MAX_F:
+        x = _MAX_F
+    if x < _MIN_F:
+        x = _MIN_F
+    kd = x * _LOG2E_F + _SHIFT_F
+    k = _f32_bits(kd) - 0x4B400000  # the low bits of kd: k, as kd's exponent is that of the shift
+    kd -= _SHIFT_F
+    r = (x - kd * _LN2_HI_F) - kd * _LN2_LO_F
+    r2 = r * r
+    p = r + r2 * ((_F2 + r * _F3) + r2 * ((_F4 + r * _F5) + r2 * (_F6 + r * _F7)))
+    half = k >> 1
+    s1 = _f32_from_bits((half + 127) << 23)
+    s2 = _f32_from_bits((k - half + 127) << 23)
+    return (s1 + s1 * p) * s2
+
+
 @_jit(**_EXACT)
 def _log(x):
     """log(x) = e ln 2 + log(m), x = m 2**e with m in [sqrt(1/2), sqrt(2)), log(m) = 2 atanh(s), s = (m-1)/(m+1).
@@ -163,16 +214,33 @@ def _log(x):
     return result
 
 
-@_jit(**_INLINE)
 def _sigmoid(z):
-    """1 / (1 + exp(-z)); exp overflows to inf, giving exactly 0 as in NumPy."""
-    return 1.0 / (1.0 + _exp(-z))
+    """1 / (1 + exp(-z)) in the precision of z; exp overflows to inf, giving exactly 0 as in NumPy."""
+    return 1.0 / (1.0 + math.exp(-z))
 
 
-@_jit(**_INLINE)
 def _sigmoid_derivative(a):
-    """a (1 - a): the derivative of the sigmoid written from its output a."""
+    """a (1 - a): the derivative of the sigmoid written from its output a, in the precision of a."""
     return a * (1.0 - a)
+
+
+# Each in float32 for float32 arguments: a Python float constant would make
+# Numba compute in float64 and halve the width of the vectorized loops.
+_OVERLOAD = dict(inline="always", jit_options=dict(fastmath=_FASTMATH, error_model="numpy"))
+
+
+@overload(_sigmoid, **_OVERLOAD)
+def _sigmoid_typed(z):
+    if z == types.float32:
+        return lambda z: _ONE_F / (_ONE_F + _exp32(-z))
+    return lambda z: 1.0 / (1.0 + _exp(-z))
+
+
+@overload(_sigmoid_derivative, **_OVERLOAD)
+def _sigmoid_derivative_typed(a):
+    if a == types.float32:
+        return lambda a: a * (_ONE_F - a)
+    return lambda a: a * (1.0 - a)
 
 
 @_jit(**_INLINE)
@@ -207,7 +275,8 @@ def _loss_block(Y, M, out, lo, hi, binary, blk):
     With binary targets (every y exactly 0 or 1, known to the caller) one of
     the two terms is zero times a finite log: only the other is computed. In
     general both are, and a zero weight gives a zero term. Either way the sum
-    equals the tutorial's wherever that is finite.
+    equals the tutorial's wherever that is finite. The logs are taken in
+    float64 whatever the dtype, so that _log has one specialization.
     """
     total = 0.0
     for k in range(out.shape[0]):
@@ -215,13 +284,13 @@ def _loss_block(Y, M, out, lo, hi, binary, blk):
             for i in range(out.shape[2]):
                 p = out[k, blk, i]
                 p = lo if p < lo else (hi if p > hi else p)  # a NaN stays NaN
-                total += M[0, blk, i] * _log(p if Y[k, blk, i] == 1.0 else 1.0 - p)
+                total += M[0, blk, i] * _log(np.float64(p) if Y[k, blk, i] == 1.0 else 1.0 - np.float64(p))
         else:
             for i in range(out.shape[2]):
                 t = Y[k, blk, i]
                 p = out[k, blk, i]
                 p = lo if p < lo else (hi if p > hi else p)
-                total += M[0, blk, i] * (t * _log(p) + (1.0 - t) * _log(1.0 - p))
+                total += M[0, blk, i] * (t * _log(np.float64(p)) + (1.0 - t) * _log(1.0 - np.float64(p)))
     return -total
 
 
@@ -361,15 +430,16 @@ def _gather(A, order, start, stop, B):
 
 
 @_jit(**_NJIT)
-def _train_batches(X, Y, order, start, stop, batch, W1, b1, W2, b2, lr, lo, hi, binary, exact,
+def _train_batches(X, Y, order, start, stop, batch, W1, b1, W2, b2, lr, lo, hi, binary, exact, loss_sum,
                    Xb, Yb, Mb, hin, hout, oin, out, hd, od, gW1, gb1, gW2, gb2):
-    """Mini-batch steps on rows order[start:stop], `batch` rows per update; returns the summed loss of every batch before its update.
+    """Mini-batch steps on rows order[start:stop], `batch` rows per update; adds the loss of every block before its update to loss_sum[0].
 
     A batch wider than the block is run as several blocks whose gradients are
-    summed in order before its one update.
+    summed in order before its one update. The loss is added block by block
+    to loss_sum, so that its rounding does not depend on how an epoch is cut
+    into calls.
     """
     width = Xb.shape[2]
-    total = 0.0
     _zero_gradients(gW1, gb1, gW2, gb2)
     for first in range(start, stop, batch):
         last = min(stop, first + batch)
@@ -380,10 +450,9 @@ def _train_batches(X, Y, order, start, stop, batch, W1, b1, W2, b2, lr, lo, hi, 
             for i in range(width):
                 Mb[0, 0, i] = 1.0 if i < e - s else 0.0
             _forward_block(Xb, W1, b1, W2, b2, hin, hout, oin, out, 0)
-            total += _loss_block(Yb, Mb, out, lo, hi, binary, 0)
+            loss_sum[0] += _loss_block(Yb, Mb, out, lo, hi, binary, 0)
             _gradient_block(Xb, Yb, Mb, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, exact, 0)
         _apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)
-    return total
 
 
 @_jit(**_NJIT)
@@ -427,6 +496,7 @@ def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
             p = _sigmoid(s + b2[0, k])
             t = Y[i, k]
             q = lo if p < lo else (hi if p > hi else p)
+            q = np.float64(q)  # the log in float64, as in _loss_block
             if binary:
                 total += _log(q if t == 1.0 else 1.0 - q)
             else:

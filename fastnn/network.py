@@ -623,7 +623,7 @@ class SimpleNeuralNetwork:
         width = _blocks(min(batch, n))[1]
         shapes = [(f, 1, width), (o, 1, width), (1, 1, width)] + [(u, 1, width) for u in (h, h, o, o, h, o)]
         buffers = _arena(shapes, self.dtype)
-        in_order = np.empty(0, np.int64)
+        in_order, loss_sum = np.empty(0, np.int64), np.zeros(1)
         # Rows per call: whole batches, sized like the full batch's chunks.
         rows = max(1, _FIRST_CHUNK_WORK // self._work_per_sample() // batch) * batch
         epoch = 0
@@ -631,15 +631,16 @@ class SimpleNeuralNetwork:
             while epoch < epochs and not interrupt.pending:
                 order = self._permutation(n) if shuffle else in_order
                 saved = self._save_params()
-                total, done = 0.0, 0
+                loss_sum[0], done = 0.0, 0
                 while done < n and not interrupt.pending:
                     stop = min(n, done + rows)
                     start_time = time.perf_counter()
-                    total += _kernels._train_batches(
-                        X, Y, order, done, stop, batch, *self._params(), lr, lo, hi, binary, self._exact,
+                    _kernels._train_batches(
+                        X, Y, order, done, stop, batch, *self._params(), lr, lo, hi, binary, self._exact, loss_sum,
                         *buffers, *self._workspace
                     )
                     elapsed = time.perf_counter() - start_time
+                    total = loss_sum[0]
                     if not (math.isfinite(total) and self._params_finite()):
                         self._restore_params(saved)
                         self._diverged(epoch, "loss" if not math.isfinite(total) else "weights after an update", lr)

@@ -50,3 +50,21 @@ def test_log_special_values_like_the_c_library():
         warnings.simplefilter("ignore")
         expected = np.log(x)
     np.testing.assert_array_equal(_apply(_kernels._log, x), expected)
+
+
+def test_float32_exp_within_one_ulp_of_the_correctly_rounded_value():
+    """Normal results: within 1 ulp of exp computed in float64 and rounded to float32."""
+    x = np.linspace(-87.3, 88.7, 1_000_001, dtype=np.float32)
+    got = _apply(_kernels._exp32, x)
+    assert got.dtype == np.float32
+    expected = np.exp(x.astype(np.float64)).astype(np.float32)
+    np.testing.assert_array_less(np.abs(got.view(np.int32).astype(np.int64) - expected.view(np.int32)), 2)
+
+
+def test_float32_exp_subnormals_overflow_and_special_values():
+    x = np.linspace(-103.9, -87.4, 100_001, dtype=np.float32)  # subnormal results
+    got = _apply(_kernels._exp32, x)
+    expected = np.exp(x.astype(np.float64)).astype(np.float32)
+    np.testing.assert_array_less(np.abs(got.view(np.int32).astype(np.int64) - expected.view(np.int32)), 3)
+    special = np.array([88.73, 100.0, np.inf, -104.0, -1e6, -np.inf, 0.0, np.nan], np.float32)
+    np.testing.assert_array_equal(_apply(_kernels._exp32, special), [np.inf, np.inf, np.inf, 0, 0, 0, 1, np.nan])
