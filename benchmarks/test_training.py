@@ -8,6 +8,7 @@ the large workloads' shape, the machine's throughput the report compares with.
 
 import numpy as np
 import pytest
+from peers import PEERS, initial_weights
 from workloads import WORKLOADS
 
 import fastnn
@@ -51,6 +52,35 @@ def test_train(benchmark, workload, impl):
     benchmark.extra_info.update(epochs=w.epochs, workload=workload, impl=impl, flops_per_epoch=w.flops, dtype=dtype)
     net = benchmark.pedantic(train, setup=fresh, rounds=ROUNDS[workload][impl], iterations=1)
     assert np.all(np.isfinite(net.weights_input_hidden))
+
+
+@pytest.mark.peers
+@pytest.mark.parametrize("peer", list(PEERS))
+@pytest.mark.parametrize("workload", [name for name in WORKLOADS if name != "scale"])
+def test_peer(benchmark, workload, peer):
+    """PyTorch and JAX with the tutorial's math, in the workload's group; skipped where not installed
+    (``pip install -e ".[peers]"``)."""
+    w = WORKLOADS[workload]
+    try:
+        impl = PEERS[peer](w.dtype)
+    except ImportError:
+        pytest.skip(f"{peer} is not installed")
+    X, y = w.data()
+    weights = initial_weights(w.n_features, w.hidden)
+
+    def fresh():
+        return tuple(impl.prepare(X, y, weights)), {}
+
+    def train(*arrays):
+        return impl.train(*arrays, w.epochs, w.learning_rate)
+
+    train(*fresh()[0])  # compile (JAX) and warm up outside the timing
+    benchmark.group = workload
+    benchmark.extra_info.update(
+        epochs=w.epochs, workload=workload, impl=peer, flops_per_epoch=w.flops, dtype=np.dtype(w.dtype).name
+    )
+    _, losses = benchmark.pedantic(train, setup=fresh, rounds=ROUNDS[workload]["reference"], iterations=1)
+    assert len(losses) == w.epochs
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -4,8 +4,9 @@ One row per benchmark, grouped by workload: the median time of a round; where
 the benchmark says how many epochs a round runs and how many floating-point
 operations an epoch's products take (``extra_info``), the median time per
 epoch, the GFLOP/s and their fraction of NumPy's own matrix product in the
-same dtype (the ``matmul`` group of the same run); and the speedup over the
-reference of the same group.
+same dtype (the ``matmul`` group of the same run); the speedup over the
+reference of the same group; and how many times faster fastnn was than the
+row (over the reference and over each peer, PyTorch and JAX).
 """
 
 
@@ -30,8 +31,8 @@ def markdown(data):
         f"Machine: {cpu.get('brand_raw', machine.get('processor', 'unknown CPU'))}, "
         f"{cpu.get('count', '?')} cores; Python {machine.get('python_version', '?')}. Medians of each benchmark's rounds.",
         "",
-        "| workload | implementation | median per round | per epoch | GFLOP/s | of matmul | speedup over reference |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| workload | implementation | median per round | per epoch | GFLOP/s | of matmul | speedup over reference | fastnn faster by |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     groups = {}
     for bench in data.get("benchmarks", []):
@@ -44,6 +45,8 @@ def markdown(data):
     for group, benches in groups.items():
         reference = [b for b in benches if b.get("extra_info", {}).get("impl") == "reference"]
         ref_median = reference[0]["stats"]["median"] if reference else None
+        ours = [b for b in benches if b.get("extra_info", {}).get("impl") == "fastnn" and "cache" not in b["extra_info"]]
+        our_median = ours[0]["stats"]["median"] if ours else None
         for bench in benches:
             info, median = bench.get("extra_info", {}), bench["stats"]["median"]
             epochs = info.get("epochs")
@@ -53,6 +56,7 @@ def markdown(data):
             of_matmul = f"{gflops / matmul[info['dtype']]:.0%}" if gflops and group != "matmul" and info.get("dtype") in matmul else ""
             lines.append(
                 f"| {group} | {_label(bench)} | {_seconds(median)} | {_seconds(per_epoch) if per_epoch else ''} | "
-                f"{f'{gflops:.1f}' if gflops else ''} | {of_matmul} | {f'{ref_median / median:.1f}x' if ref_median else ''} |"
+                f"{f'{gflops:.1f}' if gflops else ''} | {of_matmul} | {f'{ref_median / median:.1f}x' if ref_median else ''} | "
+                f"{f'{median / our_median:.1f}x' if our_median else ''} |"
             )
     return "\n".join(lines)

@@ -71,6 +71,7 @@ def test_report_table_from_benchmark_json():
         "benchmarks": [
             bench("xor", "reference", 0.8, 10_000),
             bench("xor", "fastnn", 0.002, 10_000),
+            bench("xor", "jax", 0.005, 10_000),
             bench("large", "reference", 3.0, 3, flops_per_epoch=10e9, dtype="float64"),
             bench("large", "fastnn", 0.75, 3, flops_per_epoch=10e9, dtype="float64"),
             bench("matmul", "numpy float64", 0.1, flops=5e9, dtype="float64"),
@@ -81,9 +82,10 @@ def test_report_table_from_benchmark_json():
     table = _report.markdown(json.loads(json.dumps(data)))
     lines = table.splitlines()
     assert lines[0].startswith("Machine: Test CPU, 2 cores; Python 3.11.7")
-    assert "| xor | reference | 800 ms | 80 us |  |  | 1.0x |" in lines
-    assert "| xor | fastnn | 2 ms | 200 ns |  |  | 400.0x |" in lines
+    assert "| xor | reference | 800 ms | 80 us |  |  | 1.0x | 400.0x |" in lines
+    assert "| xor | fastnn | 2 ms | 200 ns |  |  | 400.0x | 1.0x |" in lines
+    assert "| xor | jax | 5 ms | 500 ns |  |  | 160.0x | 2.5x |" in lines
     # 10 GFLOP in 0.25 s an epoch: 40 GFLOP/s, 80% of the 50 GFLOP/s of the matrix product
-    assert "| large | fastnn | 750 ms | 250 ms | 40.0 | 80% | 4.0x |" in lines
-    assert "| matmul | numpy float64 | 100 ms |  | 50.0 |  |  |" in lines
-    assert "| startup | fastnn (warm) | 1 s |  |  |  | 1.2x |" in lines
+    assert "| large | fastnn | 750 ms | 250 ms | 40.0 | 80% | 4.0x | 1.0x |" in lines
+    assert "| matmul | numpy float64 | 100 ms |  | 50.0 |  |  |  |" in lines
+    assert "| startup | fastnn (warm) | 1 s |  |  |  | 1.2x |  |" in lines
