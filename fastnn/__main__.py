@@ -165,7 +165,11 @@ def bench(args):
         code = subprocess.call(command)
         if not results.exists():
             return code or 1
-        print(_report.markdown(json.loads(results.read_text())))
+        data = json.loads(results.read_text())
+        print(_report.markdown(data))
+        if args.chart:
+            _report.chart(data, args.chart)
+            print(f"chart written to {args.chart}")
         return code
 
 
@@ -223,6 +227,7 @@ def _parser():
     )
     b.add_argument("-k", metavar="EXPRESSION", help="only the benchmarks matching this pytest -k expression (default: all)")
     b.add_argument("--json", metavar="PATH", help="keep pytest-benchmark's JSON results here (default: a temporary file)")
+    b.add_argument("--chart", metavar="PATH", help="also draw the speedups as a PNG chart; needs matplotlib (default: no chart)")
     return parser
 
 

@@ -60,3 +60,39 @@ def markdown(data):
                 f"{f'{median / our_median:.1f}x' if our_median else ''} |"
             )
     return "\n".join(lines)
+
+
+def chart(data, path):
+    """A PNG bar chart of each workload's speedup over the reference, one bar per implementation (log scale).
+
+    Needs matplotlib (``pip install -e ".[chart]"``).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = {}
+    for bench in data.get("benchmarks", []):
+        info = bench.get("extra_info", {})
+        if "epochs" in info and "cache" not in info:
+            groups.setdefault(bench.get("group") or "", {})[info.get("impl", bench["name"])] = bench["stats"]["median"]
+    workloads = [g for g, medians in groups.items() if "reference" in medians]
+    impls = [i for i in ("fastnn", "pytorch", "jax") if any(i in groups[g] for g in workloads)]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(workloads), 3.6))
+    width = 0.8 / max(1, len(impls))
+    for k, impl in enumerate(impls):
+        xs = [i + (k - (len(impls) - 1) / 2) * width for i, g in enumerate(workloads) if impl in groups[g]]
+        ys = [groups[g]["reference"] / groups[g][impl] for g in workloads if impl in groups[g]]
+        bars = ax.bar(xs, ys, width, label=impl)
+        ax.bar_label(bars, labels=[f"{y:.3g}x" for y in ys], fontsize=7)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_yscale("log")
+    ax.set_xticks(range(len(workloads)), workloads)
+    ax.set_ylabel("speedup over the NumPy reference")
+    machine = data.get("machine_info", {}).get("cpu", {}).get("brand_raw", "")
+    ax.set_title(f"fastnn benchmarks, medians{', ' + machine if machine else ''}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

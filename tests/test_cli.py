@@ -51,7 +51,7 @@ def test_help_explains_every_option(command, capsys):
     out = capsys.readouterr().out
     options = [word for word in out.split() if word.startswith("--") and word != "--help"]
     if command == "bench":
-        assert "-k EXPRESSION" in out and "--json" in options and out.count("(default:") == 2
+        assert "-k EXPRESSION" in out and "--json" in options and "--chart" in options and out.count("(default:") == 3
     if command == "train":
         for option in ["--dataset", "--n-samples", "--hidden", "--epochs", "--learning-rate", "--batch-size",
                        "--dtype", "--gradient", "--seed", "--save"]:
@@ -89,3 +89,18 @@ def test_report_table_from_benchmark_json():
     assert "| large | fastnn | 750 ms | 250 ms | 40.0 | 80% | 4.0x | 1.0x |" in lines
     assert "| matmul | numpy float64 | 100 ms |  | 50.0 |  |  |  |" in lines
     assert "| startup | fastnn (warm) | 1 s |  |  |  | 1.2x |  |" in lines
+
+
+def test_report_chart_is_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    data = {
+        "machine_info": {"cpu": {"brand_raw": "Test CPU"}},
+        "benchmarks": [
+            {"group": g, "name": f"{g}-{i}", "stats": {"median": m}, "extra_info": {"impl": i, "epochs": 10}}
+            for g, i, m in [("xor", "reference", 1.0), ("xor", "fastnn", 0.004), ("xor", "jax", 0.02),
+                            ("large", "reference", 3.0), ("large", "fastnn", 0.6)]
+        ],
+    }
+    path = tmp_path / "speedup.png"
+    _report.chart(data, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
