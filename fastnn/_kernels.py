@@ -519,7 +519,7 @@ def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
 
 @_jit(**_NJIT)
 def _bias_sigmoid_rows(Z, b, S):
-    """Z += b, S = sigmoid(Z), over rows: the tutorial's dense layer after its BLAS product."""
+    """Z += b, S = sigmoid(Z), over rows: the tutorial's dense layer after its BLAS product. S may be Z."""
     for i in range(Z.shape[0]):
         for j in range(Z.shape[1]):
             z = Z[i, j] + b[0, j]

@@ -677,10 +677,23 @@ class SimpleNeuralNetwork:
         """
         X = _check_rows("X", X, self.input_size, "input_size", self.dtype)
         n, f, h, o = X.shape[0], self.input_size, self.hidden_size, self.output_size
+        proba = np.empty((n, o), self.dtype)
+        W1, b1, W2, b2 = self._params()
+        if self._uses_blas(X):
+            # A block of rows at a time: X W1 by BLAS, the rest in place.
+            rows = _blas_rows(n, h)
+            Z = np.empty((rows, h), self.dtype)
+            for start in range(0, n, rows):
+                stop = min(n, start + rows)
+                H = Z[: stop - start]
+                np.matmul(X[start:stop], W1, out=H)
+                _kernels._bias_sigmoid_rows(H, b1, H)
+                np.matmul(H, W2, out=proba[start:stop])
+                _kernels._bias_sigmoid_rows(proba[start:stop], b2, proba[start:stop])
+            return proba
         width = _blocks(n)[1]
         buffers = _arena([(f, 1, width), (h, 1, width), (h, 1, width), (o, 1, width), (o, 1, width)], self.dtype)
-        proba = np.empty((n, o), self.dtype)
-        _kernels._predict(X, *self._params(), proba, np.empty(0, np.int64), *buffers)
+        _kernels._predict(X, W1, b1, W2, b2, proba, np.empty(0, np.int64), *buffers)
         return proba
 
     def predict(self, X, threshold=0.5):

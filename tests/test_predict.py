@@ -21,7 +21,7 @@ def net():
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n", [1, 4, 257, 1000])
-def test_predict_proba_equals_forward_and_changes_nothing(dtype, n):
+def test_predict_proba_equals_forward_and_changes_nothing(dtype, n, path):
     net = fastnn.SimpleNeuralNetwork(3, 5, 2, seed=1, dtype=dtype)
     X = np.random.default_rng(n).normal(size=(n, 3))
     proba = net.predict_proba(X)
