@@ -236,6 +236,18 @@ def _sigmoid_typed(z):
     return lambda z: 1.0 / (1.0 + _exp(-z))
 
 
+def _zero(x):
+    """0 in the precision of x: the start of a sum that stays in that precision."""
+    return 0.0
+
+
+@overload(_zero, **_OVERLOAD)
+def _zero_typed(x):
+    if x == types.float32:
+        return lambda x: _F32(0.0)
+    return lambda x: 0.0
+
+
 @overload(_sigmoid_derivative, **_OVERLOAD)
 def _sigmoid_derivative_typed(a):
     if a == types.float32:
@@ -480,8 +492,8 @@ def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
     Z becomes hout = sigmoid(Z + b1); out = sigmoid(hout W2 + b2); od and
     HD get the output and hidden deltas (od by the `exact` rule or the
     tutorial's, HD = (od W2^T) hout (1 - hout)); gW2 += hout^T od,
-    gb2 += sum(od), gb1 += sum(HD). Returns the block's summed loss, with the
-    probabilities clipped to [lo, hi] as in _loss_block.
+    gb2 += sum(od), gb1 += sum(HD), into float64 sums. Returns the block's
+    summed loss, with the probabilities clipped to [lo, hi] as in _loss_block.
     """
     h, o = W2.shape
     total = 0.0
@@ -490,7 +502,7 @@ def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
         for j in range(h):
             H[j] = _sigmoid(H[j] + b1[0, j])
         for k in range(o):
-            s = 0.0
+            s = _zero(H[0])  # the output layer in the network's precision, as _forward_rows computes it
             for j in range(h):
                 s += H[j] * W2[j, k]
             p = _sigmoid(s + b2[0, k])

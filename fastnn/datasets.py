@@ -23,27 +23,25 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .network import _check_dtype, _check_size
+from .network import _check_dtype, _check_size, _resolve_seed
 
 __all__ = ["make_blobs", "make_circles", "make_moons", "make_parity", "make_xor"]
 
 _CHUNK = 1 << 16  # rows generated at a time
 
 
-def _check_noise(noise):
+def _check_noise(noise, dtype):
     if isinstance(noise, (bool, np.bool_)) or not isinstance(noise, numbers.Real):
         raise TypeError(f"noise must be a finite number >= 0, got {noise!r} of type {type(noise).__name__}")
-    if not (math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    # Gaussian draws stay below 10 standard deviations; beyond the dtype's range X would hold inf.
+    if not (math.isfinite(noise) and 0 <= noise * 10 <= float(np.finfo(dtype).max)):
+        raise ValueError(f"noise must be a finite number >= 0, small enough for {dtype}, got {noise!r}")
     return float(noise)
 
 
 def _generator(seed):
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_))):
-        return np.random.default_rng(seed)
-    raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
+    """The generator `seed` names; None gives fresh entropy (NumPy's global state is never used)."""
+    return _resolve_seed(seed) or np.random.default_rng()
 
 
 def _generate(n_samples, n_features, noise, seed, dtype, fill):
@@ -54,9 +52,9 @@ def _generate(n_samples, n_features, noise, seed, dtype, fill):
     """
     n_samples = _check_size("n_samples", n_samples)
     n_features = _check_size("n_features", n_features)
-    noise = _check_noise(noise)
-    rng = _generator(seed)
     dtype = _check_dtype(dtype)
+    noise = _check_noise(noise, dtype)
+    rng = _generator(seed)
     X = np.empty((n_samples, n_features), dtype)
     y = np.empty((n_samples, 1), dtype)
     root = int(rng.integers(2**63))
@@ -119,7 +117,9 @@ def make_circles(n_samples=1000, *, noise=0.0, factor=0.5, seed=None, dtype=np.f
     X : ndarray of shape (n_samples, 2)
     y : ndarray of shape (n_samples, 1)
     """
-    if isinstance(factor, (bool, np.bool_)) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
+    if isinstance(factor, (bool, np.bool_)) or not isinstance(factor, numbers.Real):
+        raise TypeError(f"factor must be a number in (0, 1), got {factor!r} of type {type(factor).__name__}")
+    if not 0 < factor < 1:
         raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
 
     def fill(rng, X, y):
@@ -188,8 +188,11 @@ def make_blobs(n_samples=1000, n_features=2, *, noise=1.0, seed=None, dtype=np.f
     X : ndarray of shape (n_samples, n_features)
     y : ndarray of shape (n_samples, 1)
     """
-    rng = _generator(seed)
+    # Everything is checked before the centres are drawn from the caller's generator.
+    _check_size("n_samples", n_samples)
     n_features = _check_size("n_features", n_features)
+    _check_noise(noise, _check_dtype(dtype))
+    rng = _generator(seed)
     centers = rng.uniform(-5, 5, size=(2, n_features))
 
     def fill(rng, X, y):

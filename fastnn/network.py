@@ -232,6 +232,17 @@ def _check_learning_rate(learning_rate):
     return float(learning_rate)
 
 
+def _resolve_seed(seed):
+    """None (NumPy's global state), or the numpy.random.Generator that `seed` names."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
+        if seed < 0:
+            raise ValueError(f"seed must be None, a non-negative int or a numpy.random.Generator, got {seed!r}")
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
+
+
 def _check_batch_size(batch_size):
     if batch_size is None:
         return None
@@ -352,21 +363,21 @@ class SimpleNeuralNetwork:
         self.output_size = _check_size("output_size", output_size)
         self.dtype = _check_dtype(dtype)
         self.gradient = _check_gradient(gradient)
-        if seed is None:
-            self._rng, randn = None, np.random.randn  # NumPy's global state, as the tutorial
-        elif isinstance(seed, np.random.Generator):
-            self._rng = seed
-        elif isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
-            self._rng = np.random.default_rng(seed)
+        self._rng = _resolve_seed(seed)
+        if self._rng is None:
+            randn = np.random.randn  # NumPy's global state, as the tutorial
         else:
-            raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
-        if self._rng is not None:
             randn = lambda *shape: self._rng.standard_normal(shape)  # noqa: E731
         f, h, o = self.input_size, self.hidden_size, self.output_size
-        # The parameters and their gradient sums.
-        shapes = [(f, h), (1, h), (h, o), (1, o), (f, h), (h,), (h, o), (o,)]
-        (self._weights_input_hidden, self._bias_hidden, self._weights_hidden_output, self._bias_output,
-         *self._workspace) = _arena(shapes, self.dtype)
+        # The parameters, then their gradient sums, which are float64 whatever
+        # the dtype: over many samples float32 sums would lose precision.
+        shapes, sums = [(f, h), (1, h), (h, o), (1, o)], [(f, h), (h,), (h, o), (o,)]
+        if self.dtype == np.float64:
+            buffers = _arena(shapes + sums, self.dtype)
+        else:
+            buffers = _arena(shapes, self.dtype) + _arena(sums, np.dtype(np.float64))
+        self._weights_input_hidden, self._bias_hidden, self._weights_hidden_output, self._bias_output = buffers[:4]
+        self._workspace = buffers[4:]
         # The tutorial's draws, in the tutorial's order.
         self.weights_input_hidden = randn(self.input_size, self.hidden_size)
         self.weights_hidden_output = randn(self.hidden_size, self.output_size)
@@ -510,9 +521,13 @@ class SimpleNeuralNetwork:
         verbose = _check_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
         shuffle = _check_flag("shuffle", shuffle)
-        if batch_size is None:
-            return self._train_full(X, y, epochs, lr, _Report(verbose, epochs))
-        return self._train_batches(X, y, epochs, lr, batch_size, shuffle, _Report(verbose, epochs))
+        report = _Report(verbose, epochs)
+        try:
+            if batch_size is None:
+                return self._train_full(X, y, epochs, lr, report)
+            return self._train_batches(X, y, epochs, lr, batch_size, shuffle, report)
+        finally:
+            report.close(self.loss_history)  # also on an error or Ctrl-C: the bar's line is ended
 
     def _train_full(self, X, y, epochs, lr, report):
         if self._uses_blas(X):
@@ -525,12 +540,13 @@ class SimpleNeuralNetwork:
             Y, binary = _check_targets(y, n, self.output_size, self.dtype)
             run, set_activations = self._block_epochs(X, Y, n, binary, lr)
         losses = np.empty(epochs)
+        self.loss_history = losses[:0]
         if epochs == 0:
-            self.loss_history = losses
             return losses
 
-        def run_losses(start, stop):
-            run(losses[start:stop])
+        def run_losses(start, stop, interrupt=None):
+            """Epochs [start, stop); returns where they stopped (earlier only if `interrupt` became pending)."""
+            return start + run(losses[start:stop], interrupt)
 
         # The first chunk is sized from the work per epoch (about 1 ns per
         # multiply-add: a few milliseconds), later ones from measured time.
@@ -541,8 +557,10 @@ class SimpleNeuralNetwork:
                 stop = min(epochs, done + chunk)
                 saved = self._save_params()
                 start_time = time.perf_counter()
-                run_losses(done, stop)
+                stop = run_losses(done, stop, interrupt)
                 elapsed = time.perf_counter() - start_time
+                if stop == done:
+                    break  # interrupted within its first epoch: nothing changed
                 diverged = not (np.isfinite(losses[done:stop]).all() and self._params_finite())
                 if diverged:
                     self._restore_params(saved)
@@ -555,8 +573,7 @@ class SimpleNeuralNetwork:
                     self._diverged(stop, what, lr)
                 chunk = _next_chunk(chunk, elapsed)
                 done = stop
-        report.close(done, losses)
-        return losses
+        return self.loss_history
 
     def _block_epochs(self, X, Y, n, binary, lr):
         """Full-batch epochs on packed data, all in one compiled call: run(losses), set_activations()."""
@@ -564,8 +581,9 @@ class SimpleNeuralNetwork:
         acts = self._activations(n)
         mask = _mask(n, self.dtype)
 
-        def run(losses):
+        def run(losses, interrupt):  # one compiled call: no stop within it
             _kernels._train(X, Y, mask, *self._params(), lr, lo, hi, binary, self._exact, losses, *acts, *self._workspace)
+            return losses.shape[0]
 
         return run, lambda: self._set_activations(n, *acts)
 
@@ -585,15 +603,19 @@ class SimpleNeuralNetwork:
         gW1, gb1, gW2, gb2 = self._workspace
         last = {}
 
-        def run(losses):
+        def run(losses, interrupt):
             with np.errstate(all="ignore"):  # overflow is reported by train, as FloatingPointError
-                run_epochs(losses)
+                return run_epochs(losses, interrupt)
 
-        def run_epochs(losses):
+        def run_epochs(losses, interrupt):
             for e in range(losses.shape[0]):
-                last["params"] = self._save_params()  # the tutorial's attributes come from this epoch's weights
+                start_params = self._save_params()  # the tutorial's attributes come from these weights
                 total = 0.0
                 for start in range(0, n, rows):
+                    if interrupt is not None and interrupt.pending:
+                        for g in (gW1, gb1, gW2, gb2):  # the weights change only at the epoch's end
+                            g[...] = 0
+                        return e
                     stop = min(n, start + rows)
                     Xb, m = X[start:stop], stop - start
                     np.matmul(Xb, W1, out=Z[:m])
@@ -606,6 +628,8 @@ class SimpleNeuralNetwork:
                 for w, g in ((W2, gW2), (b2[0], gb2), (W1, gW1), (b1[0], gb1)):  # the tutorial's order
                     w -= g * lr
                     g[...] = 0
+                last["params"] = start_params
+            return losses.shape[0]
 
         def set_activations():
             self._acts, self._pending = (None,) * 4, (X, last["params"])
@@ -653,8 +677,7 @@ class SimpleNeuralNetwork:
                 epoch += 1
                 self.loss_history = losses[:epoch]
                 report.epochs(epoch - 1, epoch, losses)
-        report.close(epoch, losses)
-        return losses
+        return self.loss_history
 
     def _work_per_sample(self):
         f, h, o = self.input_size, self.hidden_size, self.output_size
@@ -748,9 +771,7 @@ class SimpleNeuralNetwork:
                 np.savez(f, **arrays)
                 f.flush()
                 os.fsync(f.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; a saved network is not
+            os.chmod(tmp, _file_mode(path))  # mkstemp's file is private; a saved network need not be
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)
@@ -774,33 +795,54 @@ class SimpleNeuralNetwork:
             damaged, or its parts do not agree with each other.
         """
         path = os.fspath(path)
+        rng = _resolve_seed(seed)  # a bad seed is the caller's error, not the file's
         try:
             with np.load(path, allow_pickle=False) as data:
                 fields = {key: data[key] for key in data.files}
-        except FileNotFoundError:
-            raise
+        except OSError:
+            raise  # missing file, no permission, a directory: as the operating system says
         except Exception as exc:  # zipfile, zlib and format errors: not a readable .npz
             raise ValueError(f"{path} is not a readable fastnn network file ({type(exc).__name__}: {exc})") from None
-        if str(fields.get("format", "")) != _FORMAT:
+
+        def bad(what):
+            return ValueError(f"{path} is not a valid fastnn network file: {what}")
+
+        def text(name):
+            value = fields.get(name)
+            if value is None or value.shape != () or value.dtype.kind != "U":
+                raise bad(f"{name} must be a string, got {value!r}")
+            return str(value)
+
+        if "format" not in fields or text("format") != _FORMAT:
             raise ValueError(f"{path} is not a fastnn network file (no '{_FORMAT}' format mark)")
-        version = int(fields.get("format_version", -1))
-        if version != _FORMAT_VERSION:
-            raise ValueError(f"{path} has format version {version}; this fastnn reads version {_FORMAT_VERSION}")
+        version = fields.get("format_version")
+        if version is None or version.shape != () or version.dtype.kind not in "iu":
+            raise bad(f"format_version must be an integer, got {version!r}")
+        if int(version) != _FORMAT_VERSION:
+            raise ValueError(f"{path} has format version {int(version)}; this fastnn reads version {_FORMAT_VERSION}")
         names = ["sizes", "dtype", "gradient", "weights_input_hidden", "bias_hidden", "weights_hidden_output", "bias_output"]
         missing = [name for name in names if name not in fields]
         if missing:
             raise ValueError(f"{path} is missing {', '.join(missing)}")
         sizes = fields["sizes"]
-        if sizes.shape != (3,) or sizes.dtype.kind not in "iu":
-            raise ValueError(f"{path}: sizes must be 3 integers, got {sizes!r}")
+        if sizes.shape != (3,) or sizes.dtype.kind not in "iu" or sizes.min() < 1:
+            raise bad(f"sizes must be 3 positive integers, got {sizes!r}")
+        f, h, o = sizes.tolist()
+        # Every stored shape agrees with the sizes before anything is allocated from them.
+        for name, shape in zip(names[3:], [(f, h), (1, h), (h, o), (1, o)]):
+            if fields[name].shape != shape:
+                raise bad(f"{name} must have shape {shape}, got {fields[name].shape}")
         try:
-            net = cls(*sizes.tolist(), seed=seed, dtype=str(fields["dtype"]), gradient=str(fields["gradient"]))
+            # Built from a private generator: the file's weights replace the draws, and
+            # NumPy's global state stays as it was.
+            net = cls(f, h, o, seed=0, dtype=text("dtype"), gradient=text("gradient"))
             for name in names[3:]:
                 if fields[name].dtype != net.dtype:
                     raise ValueError(f"{name} is stored as {fields[name].dtype}, the file says {net.dtype}")
                 setattr(net, name, fields[name])
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{path} does not hold a consistent network: {exc}") from None
+            raise bad(str(exc)) from None
+        net._rng = rng
         return net
 
     def _save_params(self):
@@ -870,9 +912,24 @@ class _Report:
         if self.bar:
             self.bar.update(done, loss)
 
-    def close(self, done, losses):
-        if self.bar:
-            self.bar.update(done, losses[done - 1] if done else None, final=True)
+    def close(self, losses):
+        """Training ended after len(losses) epochs (nothing is drawn if it never started)."""
+        if self.bar and self.bar.last_draw is not None:
+            self.bar.update(len(losses), losses[-1] if len(losses) else None, final=True)
+
+
+def _file_mode(path):
+    """The permissions for a file written to `path`: those of the file it replaces, else 0o666 less the umask."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        pass
+    try:  # the umask without changing it (Linux), as os.umask would for an instant, for every thread
+        with open("/proc/self/status") as f:
+            umask = next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        umask = 0o022
+    return 0o666 & ~umask
 
 
 class _DeferredInterrupt:

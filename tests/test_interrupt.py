@@ -9,6 +9,7 @@ import textwrap
 import time
 
 import numpy as np
+import pytest
 from conftest import XOR_X, XOR_Y
 
 import fastnn
@@ -126,3 +127,62 @@ def test_ctrl_c_during_minibatch_training_stops_after_the_running_call(monkeypat
     replay = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0)
     np.testing.assert_array_equal(replay.train(XOR_X, XOR_Y, 2, 0.1, verbose=False, batch_size=2), net.loss_history)
     np.testing.assert_array_equal(net.weights_input_hidden, replay.weights_input_hidden)
+
+
+def sigint_on_call(monkeypatch, module, name, call_number):
+    """Make module.name raise SIGINT in this process on its call_number-th call (then run as usual)."""
+    real = getattr(module, name)
+    calls = []
+
+    def spy(*args):
+        calls.append(1)
+        if len(calls) == call_number:
+            signal.raise_signal(signal.SIGINT)
+        return real(*args)
+
+    monkeypatch.setattr(module, name, spy)
+    return calls
+
+
+def test_ctrl_c_on_large_data_stops_between_blocks_of_rows(monkeypatch):
+    """The large-data path checks for Ctrl-C between blocks of rows: an epoch cut
+    short is dropped whole (the weights change only at an epoch's end)."""
+    from fastnn import network
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((4000, 3)), (rng.random((4000, 1)) < 0.5).astype(float)
+    monkeypatch.setattr(network, "_BLAS_MIN_WORK", 0)
+    monkeypatch.setattr(network, "_BLAS_BLOCK_ELEMENTS", 1000 * 8)  # 1,000 rows a block: 4 blocks an epoch
+    monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 10**12)  # all epochs in one chunk
+    calls = sigint_on_call(monkeypatch, network._kernels, "_hidden_rows", 6)  # the 2nd block of epoch 1
+    net = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        net.train(X, y, 1000, 1e-3, verbose=False)
+    assert len(calls) == 6  # no block ran after the interrupt
+    assert net.loss_history.shape == (1,)
+    replay = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
+    np.testing.assert_array_equal(replay.train(X, y, 1, 1e-3, verbose=False), net.loss_history)
+    for name in ["weights_input_hidden", "bias_hidden", "weights_hidden_output", "bias_output", "output"]:
+        np.testing.assert_array_equal(getattr(net, name), getattr(replay, name), err_msg=name)
+
+
+def test_a_sigint_handler_that_does_not_raise_gets_only_the_epochs_done(monkeypatch):
+    """An application's own handler (a "graceful stop") that returns: train stops
+    after the running chunk and returns the losses of the epochs done, no more."""
+    from fastnn import network
+
+    monkeypatch.setattr(signal, "getsignal", lambda signum: (lambda *args: None))
+    monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 100)
+    monkeypatch.setattr(network, "_CHUNK_SECONDS", 1e-6)
+    sigint_on_call(monkeypatch, network._kernels, "_train", 2)
+    previous = signal.getsignal(signal.SIGINT)
+    net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+    try:
+        losses = net.train(XOR_X, XOR_Y, 100_000, 0.1, verbose=False)
+    finally:
+        monkeypatch.undo()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    assert callable(previous)
+    assert 0 < len(losses) < 100_000
+    np.testing.assert_array_equal(losses, net.loss_history)
+    assert np.isfinite(losses).all()

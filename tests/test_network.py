@@ -241,6 +241,22 @@ def test_float32_training_tracks_the_float64_reference():
         np.testing.assert_allclose(getattr(fast, name), expected, rtol=0, atol=FLOAT32_SCALED_TOL * np.abs(expected).max())
 
 
+def test_float32_gradient_sums_over_a_million_samples():
+    """float32 networks sum their gradients in float64: one step on 1,000,000
+    samples moves the output bias by the float64 network's step to 1e-6
+    (summed in float32, row by row, it was off by 4e-4)."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((1_000_000, 2))
+    y = (rng.random((1_000_000, 1)) < 0.7).astype(float)
+    steps = []
+    for dtype in (np.float64, np.float32):
+        net = fastnn.SimpleNeuralNetwork(2, 16, 1, seed=1, dtype=dtype)
+        before = net.bias_output.astype(float)
+        net.train(X, y, 1, 1e-6, verbose=False)
+        steps.append((before - net.bias_output) / 1e-6)
+    np.testing.assert_allclose(steps[1], steps[0], rtol=1e-6)
+
+
 def test_float32_network(capsys):
     """float32 weights and activations; close to the float64 reference at float32 precision."""
     ref, fast = pair(2, 2, 1, seed=0, dtype=np.float32)

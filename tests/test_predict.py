@@ -124,7 +124,10 @@ def test_loading_bad_files_is_a_clear_error(net, tmp_path):
         (dict(weights_input_hidden=np.zeros((3, 4))), r"weights_input_hidden must have shape \(2, 4\), got \(3, 4\)"),
         (dict(weights_input_hidden=np.zeros((2, 4), np.float32)), "weights_input_hidden is stored as float32, the file says float64"),
         (dict(gradient=np.array("other")), "gradient must be one of"),
-        (dict(sizes=np.array([2.0, 4.0, 1.0])), "sizes must be 3 integers"),
+        (dict(sizes=np.array([2.0, 4.0, 1.0])), "sizes must be 3 positive integers"),
+        (dict(sizes=np.array([2, 4 * 10**9, 1])), r"weights_input_hidden must have shape \(2, 4000000000\)"),  # checked before allocating
+        (dict(format_version=np.array([1, 1])), "format_version must be an integer"),
+        (dict(dtype=np.array(3)), "dtype must be a string"),
         (dict(bias_output=np.array([[np.nan]])), "bias_output must be finite"),
     ]:
         bad = tmp_path / "bad.npz"
@@ -141,3 +144,32 @@ def test_loading_bad_files_is_a_clear_error(net, tmp_path):
 
     with pytest.raises(FileNotFoundError):
         fastnn.SimpleNeuralNetwork.load(tmp_path / "nothing-here.npz")
+    with pytest.raises(IsADirectoryError):
+        fastnn.SimpleNeuralNetwork.load(tmp_path)
+
+
+def test_load_checks_its_seed_first_and_leaves_numpy_global_state_alone(net, tmp_path):
+    path = tmp_path / "net.npz"
+    net.save(path)
+    with pytest.raises(TypeError, match="seed must be None, an int or a numpy.random.Generator, got 'abc'"):
+        fastnn.SimpleNeuralNetwork.load(path, seed="abc")
+    with pytest.raises(ValueError, match="seed must be None, a non-negative int or a numpy.random.Generator, got -1"):
+        fastnn.SimpleNeuralNetwork.load(path, seed=-1)
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    fastnn.SimpleNeuralNetwork.load(path)
+    assert np.random.rand() == expected
+    # The seed drives later shuffles: two loads with one seed train alike.
+    a, b = fastnn.SimpleNeuralNetwork.load(path, seed=5), fastnn.SimpleNeuralNetwork.load(path, seed=5)
+    for m in (a, b):
+        m.train(np.tile(XOR_X, (8, 1)), np.tile(XOR_Y, (8, 1)), 3, 0.1, verbose=False, batch_size=4)
+    np.testing.assert_array_equal(a.weights_input_hidden, b.weights_input_hidden)
+
+
+def test_save_keeps_the_permissions_of_the_file_it_replaces(net, tmp_path):
+    path = tmp_path / "net.npz"
+    net.save(path)
+    os.chmod(path, 0o600)
+    net.save(path)
+    assert os.stat(path).st_mode & 0o777 == 0o600
