@@ -87,19 +87,28 @@ def compile_kernels():
     from numba.core.config import CACHE_DIR
 
     print(f"Numba cache directory: {CACHE_DIR or 'beside the package, else the user cache directory'}")
+    from fastnn import network
+
     X, y = np.array([[0.0, 1.0]]), np.array([[1.0]])
+    small, large = 10**18, 0  # network._BLAS_MIN_WORK for the small-data and the large-data kernels
     for dtype in (np.float64, np.float32):
         net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0, dtype=dtype)
-        for name, call in [
-            ("_train", lambda: net.train(X, y, 1, 0.1, verbose=False)),
-            ("_forward", lambda: net.forward(X)),
-            ("_backward", lambda: net.backward(X, y, 0.1)),
-            ("_train_batches", lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
-            ("_predict", lambda: net.predict_proba(X)),
+        for name, blas, call in [
+            ("_train", small, lambda: net.train(X, y, 1, 0.1, verbose=False)),
+            ("_forward", small, lambda: net.forward(X)),
+            ("_backward", small, lambda: net.backward(X, y, 0.1)),
+            ("_train_batches", small, lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
+            ("_predict", small, lambda: net.predict_proba(X)),
+            ("_hidden_rows", large, lambda: net.train(X, y, 1, 0.1, verbose=False)),
+            ("_bias_sigmoid_rows", large, lambda: net.forward(X)),
         ]:
-            start = time.perf_counter()
-            call()
-            print(f"  {name:15s} {np.dtype(dtype).name:8s} {time.perf_counter() - start:6.2f} s")
+            saved, network._BLAS_MIN_WORK = network._BLAS_MIN_WORK, blas
+            try:
+                start = time.perf_counter()
+                call()
+            finally:
+                network._BLAS_MIN_WORK = saved
+            print(f"  {name:18s} {np.dtype(dtype).name:8s} {time.perf_counter() - start:6.2f} s")
 
 
 DATASETS = {
@@ -114,13 +123,19 @@ DATASETS = {
 def train(args):
     """Generate a dataset, train on all but its last --test-fraction of rows, report loss, accuracy and time."""
     from fastnn import datasets
+    from fastnn.network import _check_size
 
     make = getattr(datasets, DATASETS[args.dataset])
     shape = {} if args.dataset in ("moons", "circles") else {"n_features": args.n_features}
-    start = time.perf_counter()
-    X, y = make(args.n_samples, **shape, noise=args.noise, seed=args.seed, dtype=args.dtype)
+    _check_size("n_samples", args.n_samples)
     n_test = int(round(args.n_samples * args.test_fraction))
     n_train = args.n_samples - n_test
+    if n_train < 1:
+        raise ValueError(f"--test-fraction {args.test_fraction} of {args.n_samples} rows leaves no row to train on")
+    if args.save:
+        _check_writable(args.save)  # before training, not after
+    start = time.perf_counter()
+    X, y = make(args.n_samples, **shape, noise=args.noise, seed=args.seed, dtype=args.dtype)
     print(
         f"{args.dataset}: {args.n_samples:,} x {X.shape[1]} {args.dtype} ({X.nbytes / 1e6:,.0f} MB), "
         f"noise {args.noise}, generated in {time.perf_counter() - start:.2f} s; "
@@ -149,6 +164,14 @@ def train(args):
         print(f"saved to {args.save}")
 
 
+def _check_writable(path):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise ValueError(f"--save {path}: the directory {directory} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise ValueError(f"--save {path}: the directory {directory} is not writable")
+
+
 def bench(args):
     """Run the benchmark suite of a source checkout and print its table."""
     from fastnn import _report
@@ -157,8 +180,15 @@ def bench(args):
     if not suite.is_dir():
         print(f"fastnn bench needs the benchmarks/ directory of a source checkout; none at {suite}", file=sys.stderr)
         return 2
+    if args.chart:
+        try:
+            import matplotlib  # noqa: F401  (before the long run, not after it)
+        except ImportError:
+            print('fastnn bench --chart needs matplotlib: pip install -e ".[chart]"', file=sys.stderr)
+            return 2
     with tempfile.TemporaryDirectory() as tmp:
         results = Path(args.json) if args.json else Path(tmp) / "benchmarks.json"
+        results.unlink(missing_ok=True)  # a table from an earlier run must not pass for this one's
         command = [sys.executable, "-m", "pytest", str(suite), "--benchmark-only", f"--benchmark-json={results}", "-q"]
         command += ["-k", args.k] if args.k else []
         print(" ".join(command[2:]), flush=True)
@@ -185,6 +215,16 @@ def _batch_size(text):
     return value
 
 
+def _test_fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="fastnn", description=__doc__.split("\n\n")[0].replace("``", ""))
     commands = parser.add_subparsers(dest="command", metavar="{demo,train,bench,compile}")
@@ -202,7 +242,7 @@ def _parser():
     t.add_argument("--n-samples", type=int, default=10_000, help="rows to generate, held-out ones included")
     t.add_argument("--n-features", type=int, default=2, help="features, for xor, parity and blobs (moons and circles have 2)")
     t.add_argument("--noise", type=float, default=0.2, help="standard deviation of the Gaussian noise added to X")
-    t.add_argument("--test-fraction", type=float, default=0.2, help="fraction of the rows held out for the accuracy")
+    t.add_argument("--test-fraction", type=_test_fraction, default=0.2, help="fraction of the rows held out for the accuracy")
     t.add_argument("--hidden", type=int, default=16, help="hidden units")
     t.add_argument("--epochs", type=int, default=50, help="passes over the training rows")
     t.add_argument("--learning-rate", type=float, default=0.05, help="step size; gradients are summed over a batch")
@@ -238,7 +278,7 @@ def main(argv=None):
     elif args.command == "train":
         try:
             train(args)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, FloatingPointError, OSError) as exc:
             print(f"fastnn train: {exc}", file=sys.stderr)
             return 2
     elif args.command == "bench":

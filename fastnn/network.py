@@ -512,9 +512,13 @@ class SimpleNeuralNetwork:
             weights that epoch started from; ``loss_history`` holds the
             losses of the epochs before it.
         KeyboardInterrupt
-            On Ctrl-C, within about 0.1 s, after a whole epoch (full batch) or
-            a whole batch: the weights, the activations and ``loss_history``
-            are those of the work done.
+            On Ctrl-C, soon, with the network consistent: after a whole epoch
+            (full batch on small data, within about 0.1 s), after the running
+            block of rows, dropping the epoch it cuts short (full batch on
+            large data), or after a whole batch (mini-batches, whose
+            ``loss_history`` holds the whole epochs done). If the program's
+            own SIGINT handler does not raise, train returns the losses of
+            the epochs done.
         """
         epochs = _check_epochs(epochs)
         lr = _check_learning_rate(learning_rate)

@@ -36,12 +36,38 @@ def test_train_full_batch_float32_without_progress(capsys):
     assert err == ""
 
 
-def test_train_bad_values_are_clear_errors(capsys):
+def test_train_bad_values_are_clear_errors(capsys, tmp_path):
     assert main(["train", "--n-samples", "0"]) == 2
     assert "n_samples must be a positive integer, got 0" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        main(["train", "--batch-size", "0"])
-    assert "expected a positive integer or 'full', got '0'" in capsys.readouterr().err
+    assert main(["train", "--seed", "-1"]) == 2
+    assert "seed must be None, a non-negative int" in capsys.readouterr().err
+    for option, value, message in [
+        ("--batch-size", "0", "expected a positive integer or 'full', got '0'"),
+        ("--test-fraction", "1.2", "expected a number in [0, 1), got '1.2'"),
+        ("--test-fraction", "-0.5", "expected a number in [0, 1), got '-0.5'"),
+    ]:
+        with pytest.raises(SystemExit):
+            main(["train", option, value])
+        assert message in capsys.readouterr().err
+    # Found before any training: a directory that does not exist.
+    assert main(["train", "--save", str(tmp_path / "no" / "net.npz")]) == 2
+    out, err = capsys.readouterr()
+    assert "the directory" in err and "does not exist" in err
+    assert out == ""  # nothing generated, nothing trained
+    # A learning rate that overflows: an error message, not a traceback.
+    assert main(["train", "--n-samples", "1000", "--batch-size", "full", "--learning-rate", "1e308", "--no-progress"]) == 2
+    assert "fastnn train: training diverged at epoch 0" in capsys.readouterr().err
+
+
+def test_compile_compiles_every_kernel(capsys):
+    from fastnn import _kernels
+    from fastnn.__main__ import compile_kernels
+
+    compile_kernels()
+    out = capsys.readouterr().out
+    for name in ["_train", "_forward", "_backward", "_train_batches", "_predict", "_hidden_rows", "_bias_sigmoid_rows"]:
+        assert len(getattr(_kernels, name).signatures) >= 2, name  # float64 and float32
+        assert out.count(f"  {name} ") == 2, name
 
 
 @pytest.mark.parametrize("command", ["train", "bench"])

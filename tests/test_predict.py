@@ -30,6 +30,25 @@ def test_predict_proba_equals_forward_and_changes_nothing(dtype, n, path):
     np.testing.assert_allclose(proba, net.forward(X), rtol=1e-6 if dtype == np.float32 else 1e-14)
 
 
+def test_predict_proba_on_large_data_over_several_blocks_of_rows(monkeypatch):
+    from fastnn import network
+
+    monkeypatch.setattr(network, "_BLAS_MIN_WORK", 0)
+    monkeypatch.setattr(network, "_BLAS_BLOCK_ELEMENTS", 300 * 5)  # 300 rows a block, the last one partial
+    net = fastnn.SimpleNeuralNetwork(3, 5, 2, seed=1)
+    X = np.random.default_rng(2).normal(size=(1000, 3))
+    np.testing.assert_allclose(net.predict_proba(X), reference_forward(net, X), rtol=1e-14)
+
+
+def reference_forward(net, X):
+    from fastnn import reference
+
+    ref = reference.SimpleNeuralNetwork(3, 5, 2)
+    for name in PARAMS:
+        setattr(ref, name, getattr(net, name).copy())
+    return ref.forward(X)
+
+
 def test_predict_and_score(net):
     proba = net.predict_proba(XOR_X)
     np.testing.assert_array_equal(net.predict(XOR_X), (proba > 0.5).astype(np.int64))
