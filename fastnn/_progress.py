@@ -44,7 +44,8 @@ class Progress:
         filled = int(fraction * self.BAR)
         done = math.floor(done * 10) / 10  # 1.96 epochs show as 1.9, not as 2.0
         # Time left, once there is enough behind to extrapolate from.
-        left = elapsed * (1 - fraction) / fraction if fraction >= 0.05 or (fraction > 0 and elapsed >= 1) else None
+        # (The first chunk also loads the compiled kernels: too early a guess is far off.)
+        left = elapsed * (1 - fraction) / fraction if fraction >= 0.02 or (fraction > 0 and elapsed >= 10) else None
         loss_text = "" if loss is None else f" loss {loss:.4g}"
         time_text = _duration(elapsed) + (" < " + _duration(left) if left is not None else "")
         width = len(str(self.epochs))
