@@ -492,10 +492,16 @@ def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
     Z becomes hout = sigmoid(Z + b1); out = sigmoid(hout W2 + b2); od and
     HD get the output and hidden deltas (od by the `exact` rule or the
     tutorial's, HD = (od W2^T) hout (1 - hout)); gW2 += hout^T od,
-    gb2 += sum(od), gb1 += sum(HD), into float64 sums. Returns the block's
-    summed loss, with the probabilities clipped to [lo, hi] as in _loss_block.
+    gb2 += sum(od), gb1 += sum(HD). The sums over rows are made in the data's
+    precision, where they vectorize widest, 256 rows at a time (as the block
+    kernels' blocks), and each such partial sum is added to the float64 sums
+    gW2, gb2, gb1. Returns the block's summed loss, with the probabilities
+    clipped to [lo, hi] as in _loss_block.
     """
     h, o = W2.shape
+    bW2 = np.zeros((h, o), Z.dtype)
+    bb2 = np.zeros(o, Z.dtype)
+    bb1 = np.zeros(h, Z.dtype)
     total = 0.0
     for i in range(Z.shape[0]):
         H = Z[i]
@@ -519,13 +525,23 @@ def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
             hd[j] = 0.0
         for k in range(o):
             d = od[i, k]
-            gb2[k] += d
+            bb2[k] += d
             for j in range(h):
-                gW2[j, k] += H[j] * d
+                bW2[j, k] += H[j] * d
                 hd[j] += d * W2[j, k]
         for j in range(h):
             hd[j] *= _sigmoid_derivative(H[j])
-            gb1[j] += hd[j]
+            bb1[j] += hd[j]
+        if i % 256 == 255 or i == Z.shape[0] - 1:
+            for j in range(h):
+                gb1[j] += bb1[j]
+                bb1[j] = 0.0
+                for k in range(o):
+                    gW2[j, k] += bW2[j, k]
+                    bW2[j, k] = 0.0
+            for k in range(o):
+                gb2[k] += bb2[k]
+                bb2[k] = 0.0
     return -total
 
 
