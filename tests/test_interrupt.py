@@ -63,7 +63,7 @@ def test_ctrl_c_stops_within_a_second_at_a_whole_epoch():
         np.testing.assert_array_equal(getattr(replay, name), np.array(value), err_msg=name)
 
 
-def test_sigint_handler_is_restored_and_other_threads_are_untouched():
+def test_sigint_handler_is_restored_and_other_threads_are_untouched(monkeypatch):
     before = signal.getsignal(signal.SIGINT)
     net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
     net.train(XOR_X, XOR_Y, 100, 0.1, verbose=False)
@@ -73,26 +73,14 @@ def test_sigint_handler_is_restored_and_other_threads_are_untouched():
         net2 = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
         from fastnn import network
 
-        real = network._kernels._train
-        calls = []
-
-        def raise_sigint_once(*args):
-            calls.append(1)
-            if len(calls) == 2:
-                signal.raise_signal(signal.SIGINT)
-            return real(*args)
-
-        import pytest
-
-        mp = pytest.MonkeyPatch()
-        mp.setattr(network, "_FIRST_CHUNK_WORK", 100)
-        mp.setattr(network, "_CHUNK_SECONDS", 1e-6)
-        mp.setattr(network._kernels, "_train", raise_sigint_once)
+        monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 100)
+        monkeypatch.setattr(network, "_CHUNK_SECONDS", 1e-6)
+        calls = sigint_on_call(monkeypatch, network._kernels, "_train", 2)
         try:
             with pytest.raises(KeyboardInterrupt):
                 net2.train(XOR_X, XOR_Y, 100_000, 0.1, verbose=False)
         finally:
-            mp.undo()
+            monkeypatch.undo()
         assert len(calls) == 2  # no chunk ran after the interrupt
         assert signal.getsignal(signal.SIGINT) is before
         replay = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
@@ -105,23 +93,10 @@ def test_ctrl_c_during_minibatch_training_stops_after_the_running_call(monkeypat
     during the second call stops training after it, with two whole epochs done."""
     from fastnn import network
 
-    real = network._kernels._train_batches
-    calls = []
-
-    def raise_sigint_on_second_call(*args):
-        calls.append(1)
-        if len(calls) == 2:
-            signal.raise_signal(signal.SIGINT)
-        return real(*args)
-
-    monkeypatch.setattr(network._kernels, "_train_batches", raise_sigint_on_second_call)
+    calls = sigint_on_call(monkeypatch, network._kernels, "_train_batches", 2)
     net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0)
-    try:
+    with pytest.raises(KeyboardInterrupt):
         net.train(XOR_X, XOR_Y, 1000, 0.1, verbose=False, batch_size=2)
-    except KeyboardInterrupt:
-        pass
-    else:
-        raise AssertionError("the interrupt was lost")
     monkeypatch.undo()
     assert len(calls) == 2 and net.loss_history.shape == (2,)
     replay = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0)
