@@ -584,9 +584,20 @@ class SimpleNeuralNetwork:
         lo, hi = _clip_bounds(self.dtype)
         acts = self._activations(n)
         mask = _mask(n, self.dtype)
+        if X.shape[1] == 1:
+            # One block: the outputs of up to 256 epochs are kept, their losses computed together.
+            tiles = 256
+            kept = np.empty(tiles * Y.size)
+            ytile = np.tile(Y.reshape(-1).astype(np.float64), tiles)
+            mtile = np.tile(mask.reshape(-1).astype(np.float64), self.output_size * tiles)
+        else:
+            kept = ytile = mtile = np.empty(0)
 
         def run(losses, interrupt):  # one compiled call: no stop within it
-            _kernels._train(X, Y, mask, *self._params(), lr, lo, hi, binary, self._exact, losses, *acts, *self._workspace)
+            _kernels._train(
+                X, Y, mask, *self._params(), lr, lo, hi, binary, self._exact, losses, *acts, *self._workspace,
+                kept, ytile, mtile,
+            )
             return losses.shape[0]
 
         return run, lambda: self._set_activations(n, *acts)

@@ -227,6 +227,20 @@ def test_accepted_input_forms_give_identical_results(convert):
     np.testing.assert_array_equal(net.forward(convert(XOR_X)), base.forward(XOR_X))
 
 
+@pytest.mark.parametrize("targets", ["binary", "soft"])
+def test_small_data_losses_every_epoch(targets):
+    """37 samples (one block, with padding): the losses of 600 epochs, computed
+    256 epochs at a time from kept outputs (and the last 88 on their own),
+    equal the reference's epoch by epoch."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(37, 3))
+    y = (rng.uniform(size=(37, 2)) < 0.5).astype(float) if targets == "binary" else rng.uniform(size=(37, 2))
+    ref, fast = pair(3, 5, 2, seed=2)
+    expected = reference_losses(ref, X, y, 600, 0.05)
+    np.testing.assert_allclose(fast.train(X, y, 600, 0.05, verbose=False), expected, rtol=SMOOTH_RTOL)
+    assert_params_close(ref, fast, SMOOTH_RTOL)
+
+
 def test_float32_training_tracks_the_float64_reference():
     rng = np.random.default_rng(11)
     X = rng.normal(size=(1000, 10))
