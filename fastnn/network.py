@@ -584,14 +584,12 @@ class SimpleNeuralNetwork:
         lo, hi = _clip_bounds(self.dtype)
         acts = self._activations(n)
         mask = _mask(n, self.dtype)
-        if X.shape[1] == 1:
-            # One block: the outputs of up to 256 epochs are kept, their losses computed together.
-            tiles = 256
-            kept = np.empty(tiles * Y.size)
-            ytile = np.tile(Y.reshape(-1).astype(np.float64), tiles)
-            mtile = np.tile(mask.reshape(-1).astype(np.float64), self.output_size * tiles)
-        else:
-            kept = ytile = mtile = np.empty(0)
+        # The outputs of up to 256 epochs (at most 2**16 values) are kept and
+        # their losses computed together (see _kernels._train).
+        slots = max(1, min(256, (1 << 16) // Y.size))
+        kept = np.empty(slots * Y.size)
+        ytile = np.tile(Y.reshape(-1).astype(np.float64), slots)
+        mtile = np.tile(mask.reshape(-1).astype(np.float64), self.output_size * slots)
 
         def run(losses, interrupt):  # one compiled call: no stop within it
             _kernels._train(
