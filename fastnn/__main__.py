@@ -111,13 +111,7 @@ def compile_kernels():
             print(f"  {name:18s} {np.dtype(dtype).name:8s} {time.perf_counter() - start:6.2f} s")
 
 
-DATASETS = {
-    "moons": "make_moons",
-    "circles": "make_circles",
-    "xor": "make_xor",
-    "parity": "make_parity",
-    "blobs": "make_blobs",
-}
+DATASETS = ["moons", "circles", "xor", "parity", "blobs"]  # fastnn.datasets.make_<name>
 
 
 def train(args):
@@ -125,7 +119,7 @@ def train(args):
     from fastnn import datasets
     from fastnn.network import _check_size
 
-    make = getattr(datasets, DATASETS[args.dataset])
+    make = getattr(datasets, f"make_{args.dataset}")
     shape = {} if args.dataset in ("moons", "circles") else {"n_features": args.n_features}
     _check_size("n_samples", args.n_samples)
     n_test = int(round(args.n_samples * args.test_fraction))
@@ -238,7 +232,7 @@ def _parser():
         "and report the final loss, the training and held-out accuracy and the time.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    t.add_argument("--dataset", choices=list(DATASETS), default="moons", help="which generator of fastnn.datasets")
+    t.add_argument("--dataset", choices=DATASETS, default="moons", help="which generator of fastnn.datasets")
     t.add_argument("--n-samples", type=int, default=10_000, help="rows to generate, held-out ones included")
     t.add_argument("--n-features", type=int, default=2, help="features, for xor, parity and blobs (moons and circles have 2)")
     t.add_argument("--noise", type=float, default=0.2, help="standard deviation of the Gaussian noise added to X")

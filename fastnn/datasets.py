@@ -76,6 +76,13 @@ def _generate(n_samples, n_features, noise, seed, dtype, fill):
     return X, y
 
 
+def _parity_bits(rng, B, y):
+    """B gets bits 0.0 or 1.0, each 1 with probability 1/2 but the last, set so that a row has an odd number of ones where y is 1."""
+    rng.random(out=B, dtype=B.dtype)
+    np.less(B, 0.5, out=B, casting="unsafe")
+    B[:, -1] = (np.count_nonzero(B[:, :-1], axis=1) % 2) != y
+
+
 def make_moons(n_samples=1000, *, noise=0.0, seed=None, dtype=np.float64):
     """Two interleaving half circles in 2 dimensions.
 
@@ -132,7 +139,7 @@ def make_circles(n_samples=1000, *, noise=0.0, factor=0.5, seed=None, dtype=np.f
 
 
 def make_xor(n_samples=1000, n_features=2, *, noise=0.0, seed=None, dtype=np.float64):
-    """XOR of signs: X uniform in [-1, 1]^n_features, y = 1 where an odd number of coordinates is negative.
+    """XOR of signs: X uniform in [-1, 1]^n_features (0 excluded), y = 1 where an odd number of coordinates is negative.
 
     With 2 features, y = 1 where x0 x1 < 0: the tutorial's XOR spread over
     the square. The label is drawn first and the last coordinate's sign set to
@@ -146,12 +153,12 @@ def make_xor(n_samples=1000, n_features=2, *, noise=0.0, seed=None, dtype=np.flo
     """
 
     def fill(rng, X, y):
-        rng.random(out=X, dtype=X.dtype)
-        X *= 2
-        X -= 1
-        odd = np.count_nonzero(X[:, :-1] < 0, axis=1) % 2  # negative signs among the others
-        flip = odd != y  # the last sign must make the count's parity equal y
-        X[:, -1] = np.abs(X[:, -1]) * np.where(flip, -1, 1).astype(X.dtype)
+        _parity_bits(rng, X, y)  # 1 marks a negative coordinate
+        X *= -2
+        X += 1  # the signs
+        magnitude = rng.random(X.shape, dtype=X.dtype)
+        np.subtract(1, magnitude, out=magnitude)  # in (0, 1]: never 0, which has no sign
+        X *= magnitude
 
     return _generate(n_samples, n_features, noise, seed, dtype, fill)
 
@@ -168,13 +175,7 @@ def make_parity(n_samples=1000, n_features=2, *, noise=0.0, seed=None, dtype=np.
     y : ndarray of shape (n_samples, 1)
     """
 
-    def fill(rng, X, y):
-        rng.random(out=X, dtype=X.dtype)
-        np.less(X, 0.5, out=X, casting="unsafe")  # bits, 1 with probability 1/2
-        ones = np.count_nonzero(X[:, :-1], axis=1)
-        X[:, -1] = (ones % 2) != y  # the last bit makes the parity equal y
-
-    return _generate(n_samples, n_features, noise, seed, dtype, fill)
+    return _generate(n_samples, n_features, noise, seed, dtype, _parity_bits)
 
 
 def make_blobs(n_samples=1000, n_features=2, *, noise=1.0, seed=None, dtype=np.float64):
