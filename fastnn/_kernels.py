@@ -432,8 +432,8 @@ def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, exact, losses, hin, hout
     kept.size // out.size epochs (at least one), _kept_losses computes their
     losses together, in one long loop that vectorizes, off the epochs' own
     chain of work. ytile and mtile are Y and the mask repeated in kept's
-    layout. (For the tutorial's four samples this took about 15% off the
-    epoch, against a loss computed block by block.)
+    layout. (For the tutorial's four samples the epoch took 157-158 ns
+    against 167 ns with the loss computed block by block.)
 
     Nothing here checks for NaN or overflow: the caller checks the losses and
     the weights after each call, which costs nothing per epoch. (Checking here
