@@ -95,7 +95,6 @@ def compile_kernels():
         net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0, dtype=dtype)
         for name, blas, call in [
             ("_train", small, lambda: net.train(X, y, 1, 0.1, verbose=False)),
-            ("_forward", small, lambda: net.forward(X)),
             ("_backward", small, lambda: net.backward(X, y, 0.1)),
             ("_train_batches", small, lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
             ("_predict", small, lambda: net.predict_proba(X)),

@@ -435,7 +435,14 @@ class SimpleNeuralNetwork:
             return self.output
         X, n = _check_matrix("X", X, self.input_size, "input_size", self.dtype)
         acts = self._activations(n)
-        _kernels._forward(X, *self._params(), *acts[:4])
+        # _train with no epoch: the forward pass, without a kernel of its own.
+        # Its other arguments are unused; they only have _train's types.
+        lo, hi = _clip_bounds(self.dtype)
+        unused = np.empty(0)
+        _kernels._train(
+            X, acts[3], acts[3], *self._params(), 0.0, lo, hi, True, self._exact, unused, *acts, *self._workspace,
+            unused, unused, unused,
+        )
         self._set_activations(n, *acts)
         return self.output
 
