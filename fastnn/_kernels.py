@@ -28,11 +28,14 @@ All kernels share ``_NJIT``:
   ``reassoc`` lets the sums over samples vectorize, which changes their
   rounding in the last bits compared with NumPy; the tests bound the effect.
 
-The small kernels are inlined into their callers (``inline="always"``), so the
-epoch loop of a tiny network is one compiled function. ``_exp`` and ``_log``
-are not: they are compiled with ``_EXACT`` flags, without ``reassoc``, which
-would let LLVM fold away their range reduction, and LLVM inlines them with
-their own flags.
+The block helpers are inlined into their callers by Numba
+(``inline="always"``), so the epoch loop of a tiny network is one compiled
+function. Each inlined copy is typed and lowered again, which is most of the
+first run's compile time, so every helper has one call site per kernel where
+it can. The scalar functions (``_sigmoid``, ``_exp``, ``_log`` ...) are plain
+calls that LLVM inlines, at no cost to Numba. ``_exp`` and ``_log`` are
+compiled with ``_EXACT`` flags, without ``reassoc``, which would let LLVM fold
+away their range reduction; inlined, they keep their own flags.
 """
 
 import math
@@ -225,8 +228,10 @@ def _sigmoid_derivative(a):
 
 
 # Each in float32 for float32 arguments: a Python float constant would make
-# Numba compute in float64 and halve the width of the vectorized loops.
-_OVERLOAD = dict(inline="always", jit_options=dict(fastmath=_FASTMATH, error_model="numpy"))
+# Numba compute in float64 and halve the width of the vectorized loops. Not
+# inlined by Numba (which would cost compile time at every call site): LLVM
+# inlines these small functions, and the loops around them still vectorize.
+_OVERLOAD = dict(jit_options=dict(fastmath=_FASTMATH, error_model="numpy"))
 
 
 @overload(_sigmoid, **_OVERLOAD)
@@ -307,15 +312,6 @@ def _loss_block(Y, M, out, lo, hi, binary, blk):
 
 
 @_jit(**_INLINE)
-def _dot(A, a, B, b, blk):
-    """sum over the samples of block blk of A[a] * B[b]."""
-    s = 0.0
-    for i in range(A.shape[2]):
-        s += A[a, blk, i] * B[b, blk, i]
-    return s
-
-
-@_jit(**_INLINE)
 def _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, exact, blk):
     """Add the gradient contributions of block blk to gW1, gb1, gW2, gb2.
 
@@ -324,7 +320,8 @@ def _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, exact, b
     hd = (W2 od) hout (1 - hout);
     gW2 += hout od^T, gb2 += sum(od), gW1 += X^T hd^T, gb1 += sum(hd).
     Padding samples get zero deltas (od is multiplied by the mask M), so they
-    add nothing; the bias sums are dot products with M.
+    add nothing. The sums over samples are written out rather than calls to
+    an inlined helper: every inlined copy costs compile time.
     """
     f, h, o, width = X.shape[0], W2.shape[0], W2.shape[1], X.shape[2]
     for k in range(o):
@@ -345,13 +342,25 @@ def _gradient_block(X, Y, M, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, exact, b
         for i in range(width):
             hd[j, blk, i] *= _sigmoid_derivative(hout[j, blk, i])
     for k in range(o):
-        gb2[k] += _dot(od, k, M, 0, blk)
+        s = 0.0
+        for i in range(width):
+            s += od[k, blk, i]
+        gb2[k] += s
         for j in range(h):
-            gW2[j, k] += _dot(hout, j, od, k, blk)
+            s = 0.0
+            for i in range(width):
+                s += hout[j, blk, i] * od[k, blk, i]
+            gW2[j, k] += s
     for j in range(h):
-        gb1[j] += _dot(hd, j, M, 0, blk)
+        s = 0.0
+        for i in range(width):
+            s += hd[j, blk, i]
+        gb1[j] += s
         for k in range(f):
-            gW1[k, j] += _dot(X, k, hd, j, blk)
+            s = 0.0
+            for i in range(width):
+                s += X[k, blk, i] * hd[j, blk, i]
+            gW1[k, j] += s
 
 
 @_jit(**_INLINE)
