@@ -4,6 +4,7 @@ The class checks its input once, at the public boundary, owns the weights and
 calls the kernels of ``_kernels.py``; it has no numerical loops of its own.
 """
 
+import _signal
 import math
 import numbers
 import os
@@ -594,9 +595,10 @@ class SimpleNeuralNetwork:
         # The outputs of up to 256 epochs (at most 2**16 values) are kept and
         # their losses computed together (see _kernels._train).
         slots = max(1, min(256, (1 << 16) // Y.size))
-        kept = np.empty(slots * Y.size)
-        ytile = np.tile(Y.reshape(-1).astype(np.float64), slots)
-        mtile = np.tile(mask.reshape(-1).astype(np.float64), self.output_size * slots)
+        kept, ytile, mtile = np.empty((3, slots, Y.size))
+        ytile[...] = Y.reshape(-1)
+        mtile.reshape(slots * self.output_size, -1)[...] = mask.reshape(-1)
+        kept, ytile, mtile = kept.reshape(-1), ytile.reshape(-1), mtile.reshape(-1)
 
         def run(losses, interrupt):  # one compiled call: no stop within it
             _kernels._train(
@@ -972,15 +974,17 @@ class _DeferredInterrupt:
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            previous = signal.getsignal(signal.SIGINT)
+            # _signal is the C module under `signal`, whose wrappers convert
+            # to and from enums: 9 us a call against 0.7 us, on every train.
+            previous = _signal.getsignal(signal.SIGINT)
             if callable(previous):
                 self._previous = previous
-                signal.signal(signal.SIGINT, self._handler)
+                _signal.signal(signal.SIGINT, self._handler)
         return self
 
     def __exit__(self, exc_type, exc, tb):
         if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+            _signal.signal(signal.SIGINT, self._previous)
             if self.pending and exc_type is None:
                 self._previous(signal.SIGINT, None)
         return False
