@@ -11,9 +11,12 @@ import os
 import signal
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 
 import numpy as np
+from numba.core import config as numba_config
+from threadpoolctl import ThreadpoolController
 
 from . import _kernels
 from ._progress import Progress
@@ -58,6 +61,36 @@ _MAX_BLOCK = 256
 _BLAS_MIN_WORK = 2_000_000
 # Rows per block there: the block's two (rows x hidden) buffers stay near 16 MB.
 _BLAS_BLOCK_ELEMENTS = 1 << 21
+
+
+# Large data runs on all cores: each block of rows is cut into chunks of this
+# many rows, whatever the number of threads, and their sums are added in
+# chunk order, so the result does not depend on the thread count.
+_ROW_CHUNK = 4096
+_pool_lock = threading.Lock()
+_pool = None
+_blas_controller = None
+
+
+def _row_pool():
+    """The threads that run chunks of rows (NUMBA_NUM_THREADS of them), or None for one thread."""
+    global _pool
+    threads = numba_config.NUMBA_NUM_THREADS
+    if threads < 2:
+        return None
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(threads, thread_name_prefix="fastnn")
+        return _pool
+
+
+def _one_blas_thread():
+    """A context in which NumPy's BLAS runs each product on one thread (threadpoolctl)."""
+    global _blas_controller
+    with _pool_lock:
+        if _blas_controller is None:
+            _blas_controller = ThreadpoolController()  # finds the BLAS libraries once
+    return _blas_controller.limit(limits=1, user_api="blas")
 
 
 def _rows(X):
@@ -612,21 +645,64 @@ class SimpleNeuralNetwork:
     def _blas_epochs(self, X, Y, binary, lr):
         """Full-batch epochs on rows, the products by BLAS: run(losses), set_activations().
 
-        Per block of rows: Z = X W1 (BLAS), then _hidden_rows does the rest of
-        the forward pass, the loss, the deltas and the gradients of W2, b2 and
-        b1, then gW1 += X^T HD (BLAS). The blocks are fixed by the sizes, and
-        summed in order, so the result does not depend on the thread count.
+        Each block of rows is cut into chunks of _ROW_CHUNK rows, which run on
+        all cores (NUMBA_NUM_THREADS threads). A chunk is one thread's work:
+        Z = X W1 (BLAS, one thread), then _hidden_rows does the rest of the
+        forward pass, the loss, the deltas and the sums for W2, b2 and b1,
+        then X^T HD (BLAS, one thread) gives its sum for W1. The chunks' sums
+        are added in chunk order, so the result does not depend on the
+        number of threads. BLAS is held to one thread meanwhile: its own
+        threads would compete with these for the cores (OpenBLAS's spin after
+        each product), and its float32 products are not bitwise the same
+        with another thread count.
         """
         lo, hi = _clip_bounds(self.dtype)
         n, (f, h, o) = X.shape[0], (self.input_size, self.hidden_size, self.output_size)
         rows = _blas_rows(n, h)
-        Z, HD, od, partial = _arena([(rows, h), (rows, h), (rows, o), (f, h)], self.dtype)
+        chunks = -(-rows // _ROW_CHUNK)
+        Z, HD, od = _arena([(rows, h), (rows, h), (rows, o)], self.dtype)
+        partial_W1 = _arena([(f, h)] * chunks, self.dtype)
+        # Each chunk's sums for gW2, gb2 and gb1 (float64, as those gradients).
+        sums = [(np.zeros((h, o)), np.zeros(o), np.zeros(h)) for _ in range(chunks)]
         W1, b1, W2, b2 = self._params()
         gW1, gb1, gW2, gb2 = self._workspace
+        pool = _row_pool()
         last = {}
 
+        def chunk(start, c):
+            """Chunk c of the block of rows from `start`, in the block's buffers from row c _ROW_CHUNK."""
+            first, stop = c * _ROW_CHUNK, min(rows, n - start, (c + 1) * _ROW_CHUNK)
+            Xc, Zc, HDc = X[start + first : start + stop], Z[first:stop], HD[first:stop]
+            for g in sums[c]:
+                g[...] = 0
+            # Overflow is reported by train, as FloatingPointError. (np.errstate is per thread.)
+            with np.errstate(all="ignore"):
+                np.matmul(Xc, W1, out=Zc)
+                loss = _kernels._hidden_rows(
+                    Zc, b1, W2, b2, Y[start + first : start + stop], HDc, od[first:stop], lo, hi, binary,
+                    self._exact, *sums[c],
+                )
+                np.matmul(Xc.T, HDc, out=partial_W1[c])
+            return loss
+
+        def block(start):
+            """One block of rows from `start`: its chunks' sums added to the gradients in order; returns its loss."""
+            count = -(-min(rows, n - start) // _ROW_CHUNK)
+            if pool is not None and count > 1:
+                losses = list(pool.map(chunk, [start] * count, range(count)))
+            else:
+                losses = [chunk(start, c) for c in range(count)]
+            total = 0.0
+            for c in range(count):
+                total += losses[c]
+                np.add(gW1, partial_W1[c], out=gW1)
+                for g, part in zip((gW2, gb2, gb1), sums[c]):
+                    g += part
+            return total
+
         def run(losses, interrupt):
-            with np.errstate(all="ignore"):  # overflow is reported by train, as FloatingPointError
+            # Overflow is reported by train, as FloatingPointError.
+            with np.errstate(all="ignore"), _one_blas_thread():
                 return run_epochs(losses, interrupt)
 
         def run_epochs(losses, interrupt):
@@ -638,14 +714,7 @@ class SimpleNeuralNetwork:
                         for g in (gW1, gb1, gW2, gb2):  # the weights change only at the epoch's end
                             g[...] = 0
                         return e
-                    stop = min(n, start + rows)
-                    Xb, m = X[start:stop], stop - start
-                    np.matmul(Xb, W1, out=Z[:m])
-                    total += _kernels._hidden_rows(
-                        Z[:m], b1, W2, b2, Y[start:stop], HD[:m], od[:m], lo, hi, binary, self._exact, gW2, gb2, gb1
-                    )
-                    np.matmul(Xb.T, HD[:m], out=partial)
-                    np.add(gW1, partial, out=gW1)
+                    total += block(start)
                 losses[e] = total / (n * o)
                 for w, g in ((W2, gW2), (b2[0], gb2), (W1, gW1), (b1[0], gb1)):  # the tutorial's order
                     w -= g * lr

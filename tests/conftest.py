@@ -21,6 +21,9 @@ def parse_losses(text):
 @pytest.fixture(params=["blocks", "blas"])
 def path(request, monkeypatch):
     """Run a test on both full-batch paths: the packed block kernels (small
-    data) and the BLAS products with row kernels (large data)."""
+    data) and the BLAS products with row kernels (large data), whose rows are
+    cut into chunks of 8 here, so that the tests' small data takes several
+    chunks and threads."""
     monkeypatch.setattr(network, "_BLAS_MIN_WORK", 10**18 if request.param == "blocks" else 0)
+    monkeypatch.setattr(network, "_ROW_CHUNK", 8)
     return request.param

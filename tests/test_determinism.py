@@ -1,10 +1,10 @@
-"""The same inputs give bitwise the same weights with one or two Numba threads, run after run.
+"""The same inputs give bitwise the same weights with one or two threads, run after run.
 
-fastnn's kernels split no sum across threads: block kernels run on one
-thread each, and the large-data path gets its parallelism from NumPy's BLAS.
-That BLAS (OpenBLAS in NumPy's wheels) is not covered: seen here, its float64
-products were bitwise the same with OPENBLAS_NUM_THREADS=1 and 2, its float32
-products were not.
+Block kernels run on one thread each. On large data the rows are cut into
+chunks whose sums are added in chunk order, whatever the number of threads
+(NUMBA_NUM_THREADS) that run them, and NumPy's BLAS runs on one thread inside
+each chunk: its float32 products, seen here, were not bitwise the same with
+1 and 2 OpenBLAS threads.
 """
 
 import os
@@ -21,11 +21,12 @@ CHILD = textwrap.dedent(
     import fastnn
     from fastnn import network
     network._BLAS_BLOCK_ELEMENTS = 64 * 1000  # 1,000 rows a block below: six blocks of rows
+    network._ROW_CHUNK = 256  # four chunks a block, spread over the threads
     digest = hashlib.sha256()
     rng = np.random.default_rng(0)
     for n, f, h, dtype, kwargs in [
         (300, 5, 8, np.float64, {}),                      # block kernels
-        (6000, 40, 64, np.float64, {}),                   # BLAS products, six blocks of rows
+        (6000, 40, 64, np.float64, {}),                   # BLAS products, six blocks of rows, in chunks
         (6000, 40, 64, np.float32, {"gradient": "exact"}),
         (1000, 5, 8, np.float32, {"batch_size": 32}),     # mini-batches
     ]:
