@@ -16,7 +16,6 @@ import time
 
 import numpy as np
 from numba.core import config as numba_config
-from threadpoolctl import ThreadpoolController
 
 from . import _kernels
 from ._progress import Progress
@@ -67,6 +66,19 @@ _BLAS_BLOCK_ELEMENTS = 1 << 21
 # many rows, whatever the number of threads, and their sums are added in
 # chunk order, so the result does not depend on the thread count.
 _ROW_CHUNK = 4096
+
+
+def _row_chunks(m):
+    """[(first, stop)] of the chunks of m rows: at most _ROW_CHUNK rows each, of equal sizes.
+
+    An even number of them (unless one), so that two threads get equal
+    shares. They depend on m alone, never on the number of threads.
+    """
+    count = -(-m // _ROW_CHUNK)
+    count += count % 2 if count > 1 else 0
+    size = -(-m // count)
+    return [(first, min(m, first + size)) for first in range(0, m, size)]
+
 _pool_lock = threading.Lock()
 _pool = None
 _blas_controller = None
@@ -89,6 +101,8 @@ def _one_blas_thread():
     global _blas_controller
     with _pool_lock:
         if _blas_controller is None:
+            from threadpoolctl import ThreadpoolController  # here: the tutorial's small data never needs it
+
             _blas_controller = ThreadpoolController()  # finds the BLAS libraries once
     return _blas_controller.limit(limits=1, user_api="blas")
 
@@ -645,7 +659,7 @@ class SimpleNeuralNetwork:
     def _blas_epochs(self, X, Y, binary, lr):
         """Full-batch epochs on rows, the products by BLAS: run(losses), set_activations().
 
-        Each block of rows is cut into chunks of _ROW_CHUNK rows, which run on
+        Each block of rows is cut into chunks (_row_chunks), which run on
         all cores (NUMBA_NUM_THREADS threads). A chunk is one thread's work:
         Z = X W1 (BLAS, one thread), then _hidden_rows does the rest of the
         forward pass, the loss, the deltas and the sums for W2, b2 and b1,
@@ -659,7 +673,7 @@ class SimpleNeuralNetwork:
         lo, hi = _clip_bounds(self.dtype)
         n, (f, h, o) = X.shape[0], (self.input_size, self.hidden_size, self.output_size)
         rows = _blas_rows(n, h)
-        chunks = -(-rows // _ROW_CHUNK)
+        chunks = len(_row_chunks(rows)) + 1  # at most, for any block
         Z, HD, od = _arena([(rows, h), (rows, h), (rows, o)], self.dtype)
         partial_W1 = _arena([(f, h)] * chunks, self.dtype)
         # Each chunk's sums for gW2, gb2 and gb1 (float64, as those gradients).
@@ -669,9 +683,8 @@ class SimpleNeuralNetwork:
         pool = _row_pool()
         last = {}
 
-        def chunk(start, c):
-            """Chunk c of the block of rows from `start`, in the block's buffers from row c _ROW_CHUNK."""
-            first, stop = c * _ROW_CHUNK, min(rows, n - start, (c + 1) * _ROW_CHUNK)
+        def chunk(start, c, first, stop):
+            """Rows [start + first, start + stop) of X, chunk c of the block from `start`."""
             Xc, Zc, HDc = X[start + first : start + stop], Z[first:stop], HD[first:stop]
             for g in sums[c]:
                 g[...] = 0
@@ -687,13 +700,13 @@ class SimpleNeuralNetwork:
 
         def block(start):
             """One block of rows from `start`: its chunks' sums added to the gradients in order; returns its loss."""
-            count = -(-min(rows, n - start) // _ROW_CHUNK)
-            if pool is not None and count > 1:
-                losses = list(pool.map(chunk, [start] * count, range(count)))
+            bounds = _row_chunks(min(rows, n - start))
+            if pool is not None and len(bounds) > 1:
+                losses = list(pool.map(lambda c: chunk(start, c, *bounds[c]), range(len(bounds))))
             else:
-                losses = [chunk(start, c) for c in range(count)]
+                losses = [chunk(start, c, *bounds[c]) for c in range(len(bounds))]
             total = 0.0
-            for c in range(count):
+            for c in range(len(bounds)):
                 total += losses[c]
                 np.add(gW1, partial_W1[c], out=gW1)
                 for g, part in zip((gW2, gb2, gb1), sums[c]):
