@@ -432,8 +432,8 @@ def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, exact, losses, hin, hout
 
     With no epoch (len(losses) == 0), only the forward pass: this is what
     forward() runs, so that the tutorial's script (train, then forward)
-    compiles and loads a single kernel. Only X, the weights and hin, hout,
-    oin, out are used then.
+    compiles and loads a single kernel. Only X and the weights are read
+    then, and hin, hout, oin, out written; nothing else is touched.
 
     Each epoch's output is copied into `kept`; once it holds the outputs of
     kept.size // out.size epochs (at least one), _kept_losses computes their
@@ -447,13 +447,14 @@ def _train(X, Y, M, W1, b1, W2, b2, lr, lo, hi, binary, exact, losses, hin, hout
     would also need care: under _FASTMATH, "nsz" with "reassoc" lets LLVM
     rewrite np.isfinite(w - g * lr) to True.)
     """
-    scale = 1.0 / (M.sum() * out.shape[0])
+    epochs = losses.shape[0]
+    scale = 1.0 / (M.sum() * out.shape[0]) if epochs > 0 else 0.0
     flat = out.reshape(-1)
     per = flat.shape[0]
     slots = kept.shape[0] // per
     first = 0
-    _zero_gradients(gW1, gb1, gW2, gb2)
-    epochs = losses.shape[0]
+    if epochs > 0:
+        _zero_gradients(gW1, gb1, gW2, gb2)
     for e in range(max(epochs, 1)):  # one call site of each helper: every inlined copy costs compile time
         for blk in range(X.shape[1]):
             _forward_block(X, W1, b1, W2, b2, hin, hout, oin, out, blk)

@@ -4,15 +4,15 @@ The class checks its input once, at the public boundary, owns the weights and
 calls the kernels of ``_kernels.py``; it has no numerical loops of its own.
 """
 
-import _signal
+import contextlib
 import math
 import numbers
 import os
 import signal
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba.core import config as numba_config
@@ -20,6 +20,11 @@ from numba.core import config as numba_config
 from . import _kernels
 from ._progress import Progress
 from .functions import _clip_bounds
+
+try:
+    import _signal  # signal's C module: its functions without the enum conversions (9 us a call against 0.7 us)
+except ImportError:  # another Python implementation
+    _signal = signal
 
 _DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
 _GRADIENTS = ("tutorial", "exact")
@@ -62,30 +67,47 @@ _BLAS_MIN_WORK = 2_000_000
 _BLAS_BLOCK_ELEMENTS = 1 << 21
 
 
-# Large data runs on all cores: each block of rows is cut into chunks of this
-# many rows, whatever the number of threads, and their sums are added in
-# chunk order, so the result does not depend on the thread count.
-_ROW_CHUNK = 4096
+# Large data runs on all cores: each block of rows is cut into chunks of
+# about this many elements of the (rows x hidden) activations (1 MB in
+# float64: a chunk's work stays in cache), 16 chunks a full block. The chunks
+# depend on the sizes alone, whatever the number of threads, and their sums
+# are added in chunk order, so the result does not depend on the threads.
+_CHUNK_ELEMENTS = 1 << 17
 
 
-def _row_chunks(m):
-    """[(first, stop)] of the chunks of m rows: at most _ROW_CHUNK rows each, of equal sizes.
+def _row_chunks(m, hidden_size):
+    """[(first, stop)] of the chunks of m rows, of equal sizes, about _CHUNK_ELEMENTS // hidden_size rows each.
 
     An even number of them (unless one), so that two threads get equal
-    shares. They depend on m alone, never on the number of threads.
+    shares. They depend on the sizes alone, never on the number of threads.
     """
-    count = -(-m // _ROW_CHUNK)
+    count = -(-m // max(1, _CHUNK_ELEMENTS // hidden_size))
     count += count % 2 if count > 1 else 0
     size = -(-m // count)
     return [(first, min(m, first + size)) for first in range(0, m, size)]
 
+
 _pool_lock = threading.Lock()
 _pool = None
-_blas_controller = None
+_blas = {"controller": None, "limiter": None, "users": 0}
+
+
+def _reset_after_fork():
+    """A forked child has none of the parent's threads: it makes its own pool when it needs one."""
+    global _pool_lock, _pool
+    _pool_lock, _pool = threading.Lock(), None
+    _blas.update(controller=None, limiter=None, users=0)
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _row_pool():
-    """The threads that run chunks of rows (NUMBA_NUM_THREADS of them), or None for one thread."""
+    """The threads that run chunks of rows, or None for one thread.
+
+    NUMBA_NUM_THREADS of them (all cores unless set), read when the pool is
+    first needed.
+    """
     global _pool
     threads = numba_config.NUMBA_NUM_THREADS
     if threads < 2:
@@ -96,15 +118,44 @@ def _row_pool():
         return _pool
 
 
+@contextlib.contextmanager
 def _one_blas_thread():
-    """A context in which NumPy's BLAS runs each product on one thread (threadpoolctl)."""
-    global _blas_controller
-    with _pool_lock:
-        if _blas_controller is None:
-            from threadpoolctl import ThreadpoolController  # here: the tutorial's small data never needs it
+    """NumPy's BLAS runs each product on one thread meanwhile (threadpoolctl).
 
-            _blas_controller = ThreadpoolController()  # finds the BLAS libraries once
-    return _blas_controller.limit(limits=1, user_api="blas")
+    The limit is process-wide, as OpenBLAS's own, and trainings in several
+    threads share it: the first to start sets it, the last to end restores
+    what was there before. threadpoolctl (from 3.8) lets only one "controlling"
+    thread change OpenBLAS's limit and silently ignores the others, so each
+    change here first releases that control. (Where BLAS keeps a limit per
+    thread, an OpenMP build, this one does not reach the pool's threads.)
+    """
+    with _pool_lock:
+        if _blas["users"] == 0:
+            if _blas["controller"] is None:
+                from threadpoolctl import ThreadpoolController  # here: the tutorial's small data never needs it
+
+                _blas["controller"] = ThreadpoolController()  # finds the BLAS libraries once
+            _release_blas_control()
+            _blas["limiter"] = _blas["controller"].limit(limits=1, user_api="blas")
+        _blas["users"] += 1
+    try:
+        yield
+    finally:
+        with _pool_lock:
+            _blas["users"] -= 1
+            if _blas["users"] == 0:
+                _release_blas_control()
+                _blas["limiter"].restore_original_limits()
+                _blas["limiter"] = None
+                _release_blas_control()
+
+
+def _release_blas_control():
+    import threadpoolctl
+
+    release = getattr(getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None)
+    if release is not None:  # threadpoolctl >= 3.8
+        release(force=True)
 
 
 def _rows(X):
@@ -673,7 +724,7 @@ class SimpleNeuralNetwork:
         lo, hi = _clip_bounds(self.dtype)
         n, (f, h, o) = X.shape[0], (self.input_size, self.hidden_size, self.output_size)
         rows = _blas_rows(n, h)
-        chunks = len(_row_chunks(rows)) + 1  # at most, for any block
+        chunks = len(_row_chunks(rows, h)) + 1  # at most, for any block
         Z, HD, od = _arena([(rows, h), (rows, h), (rows, o)], self.dtype)
         partial_W1 = _arena([(f, h)] * chunks, self.dtype)
         # Each chunk's sums for gW2, gb2 and gb1 (float64, as those gradients).
@@ -700,7 +751,7 @@ class SimpleNeuralNetwork:
 
         def block(start):
             """One block of rows from `start`: its chunks' sums added to the gradients in order; returns its loss."""
-            bounds = _row_chunks(min(rows, n - start))
+            bounds = _row_chunks(min(rows, n - start), h)
             if pool is not None and len(bounds) > 1:
                 losses = list(pool.map(lambda c: chunk(start, c, *bounds[c]), range(len(bounds))))
             else:
@@ -1056,8 +1107,6 @@ class _DeferredInterrupt:
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            # _signal is the C module under `signal`, whose wrappers convert
-            # to and from enums: 9 us a call against 0.7 us, on every train.
             previous = _signal.getsignal(signal.SIGINT)
             if callable(previous):
                 self._previous = previous

@@ -1,11 +1,17 @@
 """Two threads training two networks: the same bits as one after the other, and in parallel."""
 
+import os
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 
 import numpy as np
+import pytest
 
 import fastnn
+from fastnn import network
 
 
 def _data(seed):
@@ -22,7 +28,7 @@ def _train(seed, out, epochs=150):
     out[seed] = (losses, net.weights_input_hidden.copy(), net.weights_hidden_output.copy())
 
 
-def test_two_threads_give_the_sequential_results_bitwise():
+def test_two_threads_give_the_sequential_results_bitwise(path):
     _train(0, {}, epochs=1)  # compile outside the threads
     sequential, threaded = {}, {}
     for seed in (1, 2):
@@ -63,3 +69,65 @@ def test_training_releases_the_gil():
     rate_alone, rate_during = alone / 0.3, during / elapsed
     # Measured here: about 1.5 with the GIL released, 0.23 with it held.
     assert rate_during > 0.6 * rate_alone, (rate_alone, rate_during)
+
+
+def _blas_threads():
+    """The thread counts of NumPy's own BLAS (the one its products use)."""
+    from threadpoolctl import threadpool_info
+
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas" and "numpy" in pool["filepath"]]
+
+
+def test_trainings_in_two_threads_share_the_blas_limit_and_restore_it(monkeypatch):
+    """Large data holds BLAS to one thread while it trains: with two trainings
+    overlapping, the limit holds until the last one ends, then BLAS gets back
+    the threads it had."""
+    monkeypatch.setattr(network, "_BLAS_MIN_WORK", 0)
+    _train(0, {}, epochs=1)  # compiles, which may load another BLAS library (SciPy's, for Numba)
+    before = _blas_threads()
+    _train(0, {}, epochs=1)
+    assert _blas_threads() == before
+    seen, results = [], {}
+
+    def train_and_look(seed, epochs):
+        _train(seed, results, epochs)
+        seen.append(_blas_threads())
+
+    # The short training ends while the long one runs: the limit must still hold then.
+    threads = [threading.Thread(target=train_and_look, args=args) for args in ((1, 100), (2, 2000))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert _blas_threads() == before
+    assert len(results) == 2
+    if not any(count > 1 for count in before):
+        pytest.skip("NumPy's BLAS runs on one thread here anyway, or was not found: nothing to see")
+    assert seen[0] == [1] * len(before), (seen, before)
+
+
+FORK = textwrap.dedent(
+    """
+    import os, sys
+    import numpy as np
+    from fastnn import SimpleNeuralNetwork, network
+    network._BLAS_MIN_WORK = 0
+    network._CHUNK_ELEMENTS = 16 * 8  # 8 rows a chunk: the pool's threads run them
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    y = (X[:, :1] > 0).astype(float)
+    before = SimpleNeuralNetwork(3, 16, 1, seed=0).train(X, y, 3, 0.01, verbose=False)
+    pid = os.fork()
+    if pid == 0:  # the child trains with its own threads; the parent's are not there
+        after = SimpleNeuralNetwork(3, 16, 1, seed=0).train(X, y, 3, 0.01, verbose=False)
+        os._exit(0 if np.array_equal(before, after) else 3)
+    _, status = os.waitpid(pid, 0)
+    sys.exit(os.waitstatus_to_exitcode(status))
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_trains_on_large_data():
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    done = subprocess.run([sys.executable, "-c", FORK], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

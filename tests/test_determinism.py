@@ -21,7 +21,7 @@ CHILD = textwrap.dedent(
     import fastnn
     from fastnn import network
     network._BLAS_BLOCK_ELEMENTS = 64 * 1000  # 1,000 rows a block below: six blocks of rows
-    network._ROW_CHUNK = 256  # four chunks a block, spread over the threads
+    network._CHUNK_ELEMENTS = 64 * 250  # 250 rows a chunk at hidden 64: four chunks a block, over the threads
     digest = hashlib.sha256()
     rng = np.random.default_rng(0)
     for n, f, h, dtype, kwargs in [
