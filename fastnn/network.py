@@ -118,6 +118,14 @@ def _row_pool():
         return _pool
 
 
+def _map_chunks(work, bounds):
+    """[work(c, first, stop) for chunk c of bounds], on the pool's threads when there are several chunks."""
+    pool = _row_pool()
+    if pool is None or len(bounds) < 2:
+        return [work(c, first, stop) for c, (first, stop) in enumerate(bounds)]
+    return list(pool.map(work, range(len(bounds)), *zip(*bounds)))
+
+
 @contextlib.contextmanager
 def _one_blas_thread():
     """NumPy's BLAS runs each product on one thread meanwhile (threadpoolctl).
@@ -731,7 +739,6 @@ class SimpleNeuralNetwork:
         sums = [(np.zeros((h, o)), np.zeros(o), np.zeros(h)) for _ in range(chunks)]
         W1, b1, W2, b2 = self._params()
         gW1, gb1, gW2, gb2 = self._workspace
-        pool = _row_pool()
         last = {}
 
         def chunk(start, c, first, stop):
@@ -752,10 +759,7 @@ class SimpleNeuralNetwork:
         def block(start):
             """One block of rows from `start`: its chunks' sums added to the gradients in order; returns its loss."""
             bounds = _row_chunks(min(rows, n - start), h)
-            if pool is not None and len(bounds) > 1:
-                losses = list(pool.map(lambda c: chunk(start, c, *bounds[c]), range(len(bounds))))
-            else:
-                losses = [chunk(start, c, *bounds[c]) for c in range(len(bounds))]
+            losses = _map_chunks(lambda c, first, stop: chunk(start, c, first, stop), bounds)
             total = 0.0
             for c in range(len(bounds)):
                 total += losses[c]
@@ -858,16 +862,23 @@ class SimpleNeuralNetwork:
         proba = np.empty((n, o), self.dtype)
         W1, b1, W2, b2 = self._params()
         if self._uses_blas(X):
-            # A block of rows at a time: X W1 by BLAS, the rest in place.
+            # A block of rows at a time, in chunks on all cores as in training:
+            # X W1 and H W2 by BLAS (one thread each), biases and sigmoids in place.
             rows = _blas_rows(n, h)
             Z = np.empty((rows, h), self.dtype)
-            for start in range(0, n, rows):
-                stop = min(n, start + rows)
-                H = Z[: stop - start]
-                np.matmul(X[start:stop], W1, out=H)
+
+            def chunk(start, c, first, stop):
+                H, P = Z[first:stop], proba[start + first : start + stop]
+                np.matmul(X[start + first : start + stop], W1, out=H)
                 _kernels._bias_sigmoid_rows(H, b1, H)
-                np.matmul(H, W2, out=proba[start:stop])
-                _kernels._bias_sigmoid_rows(proba[start:stop], b2, proba[start:stop])
+                np.matmul(H, W2, out=P)
+                _kernels._bias_sigmoid_rows(P, b2, P)
+
+            with _one_blas_thread():
+                for start in range(0, n, rows):
+                    _map_chunks(
+                        lambda c, first, stop: chunk(start, c, first, stop), _row_chunks(min(rows, n - start), h)
+                    )
             return proba
         width = _blocks(n)[1]
         buffers = _arena([(f, 1, width), (h, 1, width), (h, 1, width), (o, 1, width), (o, 1, width)], self.dtype)
