@@ -179,13 +179,24 @@ def _blas_rows(n, hidden_size):
 
 
 def _forward_rows(X, W1, b1, W2, b2):
-    """The tutorial's forward pass over rows: (hidden_input, hidden_output, output_input, output)."""
-    hin = X @ W1
-    hout = np.empty_like(hin)
-    _kernels._bias_sigmoid_rows(hin, b1, hout)
-    oin = hout @ W2
-    out = np.empty_like(oin)
-    _kernels._bias_sigmoid_rows(oin, b2, out)
+    """The tutorial's forward pass over rows: (hidden_input, hidden_output, output_input, output).
+
+    In chunks of rows on all cores, as training: the products by BLAS on one
+    thread each, the biases and sigmoids by a row kernel.
+    """
+    dtype = np.result_type(X, W1)
+    n, h, o = X.shape[0], W1.shape[1], W2.shape[1]
+    hin, hout, oin, out = (np.empty((n, units), dtype) for units in (h, h, o, o))
+
+    def chunk(c, first, stop):
+        rows = slice(first, stop)
+        np.matmul(X[rows], W1, out=hin[rows])
+        _kernels._bias_sigmoid_rows(hin[rows], b1, hout[rows])
+        np.matmul(hout[rows], W2, out=oin[rows])
+        _kernels._bias_sigmoid_rows(oin[rows], b2, out[rows])
+
+    with _one_blas_thread():
+        _map_chunks(chunk, _row_chunks(n, h))
     return hin, hout, oin, out
 
 
