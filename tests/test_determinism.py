@@ -1,4 +1,4 @@
-"""The same inputs give bitwise the same weights with one or two threads, run after run.
+"""The same inputs give bitwise the same weights and outputs with one or two threads, run after run.
 
 Block kernels run on one thread each. On large data the rows are cut into
 chunks whose sums are added in chunk order, whatever the number of threads
@@ -35,7 +35,8 @@ CHILD = textwrap.dedent(
         gradient = kwargs.pop("gradient", "tutorial")
         net = fastnn.SimpleNeuralNetwork(f, h, 1, seed=1, dtype=dtype, gradient=gradient)
         losses = net.train(X, y, 5, 1e-3, verbose=False, **kwargs)
-        for a in [losses, net.weights_input_hidden, net.bias_hidden, net.weights_hidden_output, net.bias_output]:
+        outputs = [net.predict_proba(X)] + ([] if "batch_size" in kwargs else [net.hidden_output, net.output])
+        for a in [losses, net.weights_input_hidden, net.bias_hidden, net.weights_hidden_output, net.bias_output, *outputs]:
             digest.update(np.ascontiguousarray(a).tobytes())
     print(digest.hexdigest())
     """
