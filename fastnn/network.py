@@ -178,26 +178,32 @@ def _blas_rows(n, hidden_size):
     return min(n, max(256, _BLAS_BLOCK_ELEMENTS // hidden_size))
 
 
-def _forward_rows(X, W1, b1, W2, b2):
+def _forward_rows(X, W1, b1, W2, b2, activations=True):
     """The tutorial's forward pass over rows: (hidden_input, hidden_output, output_input, output).
 
     In chunks of rows on all cores, as training: the products by BLAS on one
-    thread each, the biases and sigmoids by a row kernel.
+    thread each, the biases and sigmoids by a row kernel. With
+    activations=False only the output is returned, and the hidden layer is
+    held a chunk at a time.
     """
     dtype = np.result_type(X, W1)
     n, h, o = X.shape[0], W1.shape[1], W2.shape[1]
-    hin, hout, oin, out = (np.empty((n, units), dtype) for units in (h, h, o, o))
+    out = np.empty((n, o), dtype)
+    hin, hout, oin = (np.empty((n, units), dtype) for units in (h, h, o)) if activations else (None, None, None)
 
     def chunk(c, first, stop):
         rows = slice(first, stop)
-        np.matmul(X[rows], W1, out=hin[rows])
-        _kernels._bias_sigmoid_rows(hin[rows], b1, hout[rows])
-        np.matmul(hout[rows], W2, out=oin[rows])
-        _kernels._bias_sigmoid_rows(oin[rows], b2, out[rows])
+        H_in = hin[rows] if activations else np.empty((stop - first, h), dtype)
+        H_out = hout[rows] if activations else H_in
+        O_in = oin[rows] if activations else out[rows]
+        np.matmul(X[rows], W1, out=H_in)
+        _kernels._bias_sigmoid_rows(H_in, b1, H_out)
+        np.matmul(H_out, W2, out=O_in)
+        _kernels._bias_sigmoid_rows(O_in, b2, out[rows])
 
     with _one_blas_thread():
         _map_chunks(chunk, _row_chunks(n, h))
-    return hin, hout, oin, out
+    return (hin, hout, oin, out) if activations else out
 
 
 def _activation_property(index, name):
@@ -870,27 +876,10 @@ class SimpleNeuralNetwork:
         """
         X = _check_rows("X", X, self.input_size, "input_size", self.dtype)
         n, f, h, o = X.shape[0], self.input_size, self.hidden_size, self.output_size
-        proba = np.empty((n, o), self.dtype)
         W1, b1, W2, b2 = self._params()
         if self._uses_blas(X):
-            # A block of rows at a time, in chunks on all cores as in training:
-            # X W1 and H W2 by BLAS (one thread each), biases and sigmoids in place.
-            rows = _blas_rows(n, h)
-            Z = np.empty((rows, h), self.dtype)
-
-            def chunk(start, c, first, stop):
-                H, P = Z[first:stop], proba[start + first : start + stop]
-                np.matmul(X[start + first : start + stop], W1, out=H)
-                _kernels._bias_sigmoid_rows(H, b1, H)
-                np.matmul(H, W2, out=P)
-                _kernels._bias_sigmoid_rows(P, b2, P)
-
-            with _one_blas_thread():
-                for start in range(0, n, rows):
-                    _map_chunks(
-                        lambda c, first, stop: chunk(start, c, first, stop), _row_chunks(min(rows, n - start), h)
-                    )
-            return proba
+            return _forward_rows(X, W1, b1, W2, b2, activations=False)
+        proba = np.empty((n, o), self.dtype)
         width = _blocks(n)[1]
         buffers = _arena([(f, 1, width), (h, 1, width), (h, 1, width), (o, 1, width), (o, 1, width)], self.dtype)
         _kernels._predict(X, W1, b1, W2, b2, proba, np.empty(0, np.int64), *buffers)
