@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import platform
 import subprocess
@@ -116,17 +117,13 @@ DATASETS = ["moons", "circles", "xor", "parity", "blobs"]  # fastnn.datasets.mak
 def train(args):
     """Generate a dataset, train on all but its last --test-fraction of rows, report loss, accuracy and time."""
     from fastnn import datasets
-    from fastnn.network import _check_size
 
     make = getattr(datasets, f"make_{args.dataset}")
     shape = {} if args.dataset in ("moons", "circles") else {"n_features": args.n_features}
-    _check_size("n_samples", args.n_samples)
     n_test = int(round(args.n_samples * args.test_fraction))
     n_train = args.n_samples - n_test
     if n_train < 1:
         raise ValueError(f"--test-fraction {args.test_fraction} of {args.n_samples} rows leaves no row to train on")
-    if args.save:
-        _check_writable(args.save)  # before training, not after
     start = time.perf_counter()
     X, y = make(args.n_samples, **shape, noise=args.noise, seed=args.seed, dtype=args.dtype)
     print(
@@ -155,14 +152,6 @@ def train(args):
     if args.save:
         net.save(args.save)
         print(f"saved to {args.save}")
-
-
-def _check_writable(path):
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise ValueError(f"--save {path}: the directory {directory} does not exist")
-    if not os.access(directory, os.W_OK):
-        raise ValueError(f"--save {path}: the directory {directory} is not writable")
 
 
 def bench(args):
@@ -196,26 +185,42 @@ def bench(args):
         return code
 
 
-def _batch_size(text):
-    if text == "full":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer or 'full', got {text!r}")
-    return value
+def _option(convert, expected, accept):
+    """An argparse type: convert(text), where accept(value), else an error saying what was expected.
+
+    Checked while the command line is parsed, before any data is generated.
+    """
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _test_fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
+_positive_int = _option(int, "a positive integer", lambda v: v >= 1)
+_epochs = _option(int, "a non-negative integer", lambda v: v >= 0)
+_learning_rate = _option(float, "a finite positive number", lambda v: math.isfinite(v) and v > 0)
+_noise = _option(float, "a finite number >= 0", lambda v: math.isfinite(v) and v >= 0)
+_test_fraction = _option(float, "a number in [0, 1)", lambda v: 0 <= v < 1)
+_batch_size = _option(lambda t: t if t == "full" else int(t), "a positive integer or 'full'", lambda v: v == "full" or v >= 1)
+
+
+def _save_path(text):
+    """--save: a file path whose directory exists and is writable (found before training, not after)."""
+    directory = os.path.dirname(os.path.abspath(text))
+    if text.endswith(("/", os.sep)) or os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"expected a file path, got the directory {text!r}")
+    if not os.path.isdir(directory):
+        raise argparse.ArgumentTypeError(f"the directory {directory} of {text!r} does not exist")
+    if not os.access(directory, os.W_OK):
+        raise argparse.ArgumentTypeError(f"the directory {directory} of {text!r} is not writable")
+    return text
 
 
 def _parser():
@@ -232,13 +237,13 @@ def _parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     t.add_argument("--dataset", choices=DATASETS, default="moons", help="which generator of fastnn.datasets")
-    t.add_argument("--n-samples", type=int, default=10_000, help="rows to generate, held-out ones included")
-    t.add_argument("--n-features", type=int, default=2, help="features, for xor, parity and blobs (moons and circles have 2)")
-    t.add_argument("--noise", type=float, default=0.2, help="standard deviation of the Gaussian noise added to X")
+    t.add_argument("--n-samples", type=_positive_int, default=10_000, help="rows to generate, held-out ones included")
+    t.add_argument("--n-features", type=_positive_int, default=2, help="features, for xor, parity and blobs (moons and circles have 2)")
+    t.add_argument("--noise", type=_noise, default=0.2, help="standard deviation of the Gaussian noise added to X")
     t.add_argument("--test-fraction", type=_test_fraction, default=0.2, help="fraction of the rows held out for the accuracy")
-    t.add_argument("--hidden", type=int, default=16, help="hidden units")
-    t.add_argument("--epochs", type=int, default=50, help="passes over the training rows")
-    t.add_argument("--learning-rate", type=float, default=0.05, help="step size; gradients are summed over a batch")
+    t.add_argument("--hidden", type=_positive_int, default=16, help="hidden units")
+    t.add_argument("--epochs", type=_epochs, default=50, help="passes over the training rows")
+    t.add_argument("--learning-rate", type=_learning_rate, default=0.05, help="step size; gradients are summed over a batch")
     t.add_argument("--batch-size", type=_batch_size, default=64, help="rows per step, or 'full' for the tutorial's full batch")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="float type of data and weights")
     t.add_argument(
@@ -246,7 +251,7 @@ def _parser():
         help="output delta: the tutorial's (squared-error) rule or the exact cross-entropy gradient",
     )
     t.add_argument("--seed", type=int, default=0, help="seeds the data, the initial weights and the shuffles")
-    t.add_argument("--save", metavar="PATH", help="save the trained network to this .npz file")
+    t.add_argument("--save", metavar="PATH", type=_save_path, help="save the trained network to this .npz file")
     t.set_defaults(progress=True)
     t.add_argument(
         "--no-progress", dest="progress", action="store_false", default=argparse.SUPPRESS,
