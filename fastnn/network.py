@@ -45,8 +45,8 @@ def _check_size(name, value):
 
 def _check_dtype(dtype):
     try:
-        dt = np.dtype(dtype)
-    except TypeError:
+        dt = None if dtype is None else np.dtype(dtype)  # np.dtype(None) would be float64
+    except (TypeError, ValueError):
         dt = None
     if dt not in _DTYPES:
         raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
@@ -403,29 +403,42 @@ def _check_threshold(threshold):
     return float(threshold)
 
 
+def _check_param(name, value, shape, dtype):
+    """value as a new C-ordered array of `dtype`, after checking that it is a finite real array of `shape`."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must be a numeric array of shape {shape}, got {type(value).__name__} ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    with np.errstate(over="ignore"):
+        arr = np.array(arr, dtype=dtype, order="C")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite in {dtype}, got NaN or infinity")
+    return arr
+
+
 def _weight_property(attr, rows, cols):
-    """A weight attribute: assigning copies the values into the network's own array."""
+    """A weight attribute. Training updates its array in place, as the tutorial's ``-=`` does.
+
+    Assigning gives the network a new array of its own holding the values, as
+    the tutorial's assignment rebinds the attribute: an array read from the
+    attribute before keeps its values, so that swapping the weights of two
+    networks works. (The tutorial's network would hold the assigned array
+    itself; this one holds a copy, in its own dtype.)
+    """
 
     def fget(self):
         return getattr(self, attr)
 
     def fset(self, value):
-        name = attr.lstrip("_")
         shape = (getattr(self, rows) if isinstance(rows, str) else rows, getattr(self, cols))
-        try:
-            arr = np.asarray(value)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"{name} must be a numeric array of shape {shape}, got {type(value).__name__} ({exc})") from None
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-        if arr.shape != shape:
-            raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
-        with np.errstate(over="ignore"):
-            arr = np.array(arr, dtype=self.dtype, order="C")
-        if not np.isfinite(arr).all():
-            raise ValueError(f"{name} must be finite in {self.dtype}, got NaN or infinity")
-        # In place: the parameters live in the network's arena.
-        getattr(self, attr)[...] = arr
+        arr = _check_param(attr.lstrip("_"), value, shape, self.dtype)
+        own = _arena([shape], self.dtype)[0]  # on cache lines of its own, as the arena's buffers
+        own[...] = arr
+        setattr(self, attr, own)
 
     return property(fget, fset)
 
@@ -502,11 +515,9 @@ class SimpleNeuralNetwork:
             buffers = _arena(shapes, self.dtype) + _arena(sums, np.dtype(np.float64))
         self._weights_input_hidden, self._bias_hidden, self._weights_hidden_output, self._bias_output = buffers[:4]
         self._workspace = buffers[4:]
-        # The tutorial's draws, in the tutorial's order.
-        self.weights_input_hidden = randn(self.input_size, self.hidden_size)
-        self.weights_hidden_output = randn(self.hidden_size, self.output_size)
-        self.bias_hidden = np.zeros((1, self.hidden_size))
-        self.bias_output = np.zeros((1, self.output_size))
+        # The tutorial's draws, in the tutorial's order; the biases are zero from the arena.
+        self._weights_input_hidden[...] = randn(self.input_size, self.hidden_size)
+        self._weights_hidden_output[...] = randn(self.hidden_size, self.output_size)
         self._acts, self._pending = (None, None, None, None), None
         self.loss_history = np.empty(0)
 
@@ -962,13 +973,12 @@ class SimpleNeuralNetwork:
         """
         path = os.fspath(path)
         rng = _resolve_seed(seed)  # a bad seed is the caller's error, not the file's
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                fields = {key: data[key] for key in data.files}
-        except OSError:
-            raise  # missing file, no permission, a directory: as the operating system says
-        except Exception as exc:  # zipfile, zlib and format errors: not a readable .npz
-            raise ValueError(f"{path} is not a readable fastnn network file ({type(exc).__name__}: {exc})") from None
+        with open(path, "rb") as file:  # a missing file, no permission, a directory: OSError, as the system says
+            try:
+                with np.load(file, allow_pickle=False) as data:
+                    fields = {key: data[key] for key in data.files}
+            except Exception as exc:  # zipfile, zlib, format and seek errors: not a readable .npz
+                raise ValueError(f"{path} is not a readable fastnn network file ({type(exc).__name__}: {exc})") from None
 
         def bad(what):
             return ValueError(f"{path} is not a valid fastnn network file: {what}")
@@ -1005,7 +1015,8 @@ class SimpleNeuralNetwork:
             for name in names[3:]:
                 if fields[name].dtype != net.dtype:
                     raise ValueError(f"{name} is stored as {fields[name].dtype}, the file says {net.dtype}")
-                setattr(net, name, fields[name])
+                # Into the new network's own arrays (nobody else holds them yet).
+                getattr(net, "_" + name)[...] = _check_param(name, fields[name], fields[name].shape, net.dtype)
         except (TypeError, ValueError) as exc:
             raise bad(str(exc)) from None
         net._rng = rng

@@ -71,7 +71,8 @@ def test_constructor_accepts_numpy_integers():
     assert net.weights_input_hidden.shape == (2, 3)
 
 
-@pytest.mark.parametrize("dtype", [np.int32, "float16", np.complex128, "banana", np.float128 if hasattr(np, "float128") else "U3"])
+@pytest.mark.parametrize("dtype", [None, (np.float64, -1), np.int32, "float16", np.complex128, "banana",
+                                   np.float128 if hasattr(np, "float128") else "U3"])
 def test_constructor_rejects_bad_dtype(dtype):
     with pytest.raises(TypeError, match="dtype must be numpy.float32 or numpy.float64"):
         fastnn.SimpleNeuralNetwork(2, 2, 1, dtype=dtype)

@@ -311,6 +311,27 @@ def test_assigned_weights_take_effect():
     np.testing.assert_allclose(fast.forward(XOR_X), ref.forward(XOR_X), rtol=ONE_STEP_RTOL)
 
 
+def test_assignment_rebinds_as_the_tutorials_does():
+    # Arrays read from the attributes keep their values when new ones are assigned,
+    # so that swapping two networks' weights swaps them, as with the tutorial's class.
+    for cls in (reference.SimpleNeuralNetwork, fastnn.SimpleNeuralNetwork):
+        np.random.seed(0)
+        a, b = cls(2, 2, 1), cls(2, 2, 1)
+        wa, wb = a.weights_input_hidden.copy(), b.weights_input_hidden.copy()
+        assert not np.array_equal(wa, wb)
+        a.weights_input_hidden, b.weights_input_hidden = b.weights_input_hidden, a.weights_input_hidden
+        np.testing.assert_array_equal(a.weights_input_hidden, wb, err_msg=cls.__module__)
+        np.testing.assert_array_equal(b.weights_input_hidden, wa, err_msg=cls.__module__)
+        old = a.bias_hidden
+        a.bias_hidden = np.ones((1, 2))
+        np.testing.assert_array_equal(old, 0.0, err_msg=cls.__module__)
+        # Training updates the network's current arrays in place, as the tutorial's -= does.
+        current = a.weights_hidden_output
+        before = current.copy()
+        a.train(XOR_X, XOR_Y, 1, 0.1)
+        assert a.weights_hidden_output is current and not np.array_equal(current, before), cls.__module__
+
+
 def test_verbose_false_prints_nothing_and_epochs_zero(capsys):
     net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
     before = net.weights_input_hidden.copy()

@@ -126,6 +126,18 @@ def test_loading_bad_files_is_a_clear_error(net, tmp_path):
     with pytest.raises(ValueError, match="truncated.npz is not a readable fastnn network file"):
         fastnn.SimpleNeuralNetwork.load(truncated)
 
+    # Damaged near the end, in the zip's directory: some bytes there made the
+    # reader seek before the start of the file (an OSError, not a missing file).
+    for position in range(len(data) - 8, len(data)):
+        damaged = tmp_path / "damaged.npz"
+        damaged.write_bytes(data[:position] + bytes([data[position] ^ 0xFF]) + data[position + 1 :])
+        try:
+            loaded = fastnn.SimpleNeuralNetwork.load(damaged)
+        except ValueError as exc:
+            assert "damaged.npz is not" in str(exc)
+        else:  # a byte the reader does not use: the network is intact
+            np.testing.assert_array_equal(loaded.weights_input_hidden, net.weights_input_hidden)
+
     text = tmp_path / "text.npz"
     text.write_text("hello")
     with pytest.raises(ValueError, match="is not a readable fastnn network file"):
