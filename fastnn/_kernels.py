@@ -544,17 +544,45 @@ def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
     Z becomes hout = sigmoid(Z + b1); out = sigmoid(hout W2 + b2); od and
     HD get the output and hidden deltas (od by the `exact` rule or the
     tutorial's, HD = (od W2^T) hout (1 - hout)); gW2 += hout^T od,
-    gb2 += sum(od), gb1 += sum(HD). The sums over rows are made in the data's
-    precision, where they vectorize widest, 256 rows at a time (as the block
-    kernels' blocks), and each such partial sum is added to the float64 sums
-    gW2, gb2, gb1. Returns the block's summed loss, with the probabilities
-    clipped to [lo, hi] as in _loss_block.
+    gb2 += sum(od), gb1 += sum(HD). Returns the block's summed loss, with the
+    probabilities clipped to [lo, hi] as in _loss_block.
+
+    256 rows at a time, in three passes, each its own compiled function:
+    _output_inputs, _output_deltas (one loop over all the outputs, which
+    vectorizes: row by row, the output's exp and the loss's log were scalar)
+    and _hidden_deltas. The sums over rows are made in the data's precision,
+    where they vectorize widest, and each 256 rows' partial sum is added to
+    the float64 sums gW2, gb2, gb1. (For 10,000 rows, hidden 32, output 1:
+    1.2 ms against 1.7 ms with one pass row by row, 1.55 ms with the three
+    passes written in one function.)
     """
     h, o = W2.shape
     bW2 = np.zeros((h, o), Z.dtype)
     bb2 = np.zeros(o, Z.dtype)
     bb1 = np.zeros(h, Z.dtype)
     total = 0.0
+    for first in range(0, Z.shape[0], 256):
+        last = min(Z.shape[0], first + 256)
+        Zr, odr, HDr = Z[first:last], od[first:last], HD[first:last]
+        _output_inputs(Zr, b1, W2, b2, odr)
+        total += _output_deltas(odr.reshape(-1), Y[first:last].reshape(-1), lo, hi, binary, exact)
+        _hidden_deltas(Zr, W2, HDr, odr, bW2, bb2, bb1)
+        for j in range(h):
+            gb1[j] += bb1[j]
+            bb1[j] = 0.0
+            for k in range(o):
+                gW2[j, k] += bW2[j, k]
+                bW2[j, k] = 0.0
+        for k in range(o):
+            gb2[k] += bb2[k]
+            bb2[k] = 0.0
+    return -total
+
+
+@_jit(**_NJIT)
+def _output_inputs(Z, b1, W2, b2, oin):
+    """Z becomes hout = sigmoid(Z + b1), row by row; oin = hout W2 + b2."""
+    h, o = W2.shape
     for i in range(Z.shape[0]):
         H = Z[i]
         for j in range(h):
@@ -563,10 +591,27 @@ def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
             s = _zero(H[0])  # the output layer in the network's precision, as _forward_rows computes it
             for j in range(h):
                 s += H[j] * W2[j, k]
-            p = _sigmoid(s + b2[0, k])
-            t = Y[i, k]
-            total += _loss_term(p, t, lo, hi, binary)
-            od[i, k] = (p - t) if exact else (p - t) * _sigmoid_derivative(p)
+            oin[i, k] = s + b2[0, k]
+
+
+@_jit(**_NJIT)
+def _output_deltas(od, y, lo, hi, binary, exact):
+    """od (flat, holding the output's inputs) becomes the output deltas; returns the summed loss terms."""
+    total = 0.0
+    for m in range(od.shape[0]):
+        p = _sigmoid(od[m])
+        t = y[m]
+        total += _loss_term(p, t, lo, hi, binary)
+        od[m] = (p - t) if exact else (p - t) * _sigmoid_derivative(p)
+    return total
+
+
+@_jit(**_NJIT)
+def _hidden_deltas(H, W2, HD, od, bW2, bb2, bb1):
+    """HD = (od W2^T) H (1 - H), row by row; bW2 += H^T od, bb2 += sum(od), bb1 += sum(HD)."""
+    h, o = W2.shape
+    for i in range(H.shape[0]):
+        Hi = H[i]
         hd = HD[i]
         for j in range(h):
             hd[j] = 0.0
@@ -574,22 +619,11 @@ def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
             d = od[i, k]
             bb2[k] += d
             for j in range(h):
-                bW2[j, k] += H[j] * d
+                bW2[j, k] += Hi[j] * d
                 hd[j] += d * W2[j, k]
         for j in range(h):
-            hd[j] *= _sigmoid_derivative(H[j])
+            hd[j] *= _sigmoid_derivative(Hi[j])
             bb1[j] += hd[j]
-        if i % 256 == 255 or i == Z.shape[0] - 1:
-            for j in range(h):
-                gb1[j] += bb1[j]
-                bb1[j] = 0.0
-                for k in range(o):
-                    gW2[j, k] += bW2[j, k]
-                    bW2[j, k] = 0.0
-            for k in range(o):
-                gb2[k] += bb2[k]
-                bb2[k] = 0.0
-    return -total
 
 
 @_jit(**_NJIT)
