@@ -149,7 +149,7 @@ def train(args):
     print(f"training accuracy {net.score(X[:n_train], y[:n_train]):.4f}", end="")
     print(f", held-out accuracy {net.score(X[n_train:], y[n_train:]):.4f}" if n_test else "")
     print(f"training took {seconds:.2f} s ({seconds / max(1, args.epochs) * 1e3:.1f} ms per epoch, compilation included)")
-    if args.save:
+    if args.save is not None:
         net.save(args.save)
         print(f"saved to {args.save}")
 
@@ -206,7 +206,8 @@ def _option(convert, expected, accept):
 _positive_int = _option(int, "a positive integer", lambda v: v >= 1)
 _epochs = _option(int, "a non-negative integer", lambda v: v >= 0)
 _learning_rate = _option(float, "a finite positive number", lambda v: math.isfinite(v) and v > 0)
-_noise = _option(float, "a finite number >= 0", lambda v: math.isfinite(v) and v >= 0)
+_noise = _option(float, "a finite number >= 0", lambda v: math.isfinite(v) and v >= 0)  # its bound for the dtype: by the generator
+_seed = _option(int, "a non-negative integer", lambda v: v >= 0)
 _test_fraction = _option(float, "a number in [0, 1)", lambda v: 0 <= v < 1)
 _batch_size = _option(lambda t: t if t == "full" else int(t), "a positive integer or 'full'", lambda v: v == "full" or v >= 1)
 
@@ -214,8 +215,8 @@ _batch_size = _option(lambda t: t if t == "full" else int(t), "a positive intege
 def _save_path(text):
     """--save: a file path whose directory exists and is writable (found before training, not after)."""
     directory = os.path.dirname(os.path.abspath(text))
-    if text.endswith(("/", os.sep)) or os.path.isdir(text):
-        raise argparse.ArgumentTypeError(f"expected a file path, got the directory {text!r}")
+    if os.path.basename(text) in ("", ".", "..") or os.path.isdir(text):  # "", "dir/", "x/." name no file
+        raise argparse.ArgumentTypeError(f"expected a file path, got {text!r}")
     if not os.path.isdir(directory):
         raise argparse.ArgumentTypeError(f"the directory {directory} of {text!r} does not exist")
     if not os.access(directory, os.W_OK):
@@ -250,7 +251,7 @@ def _parser():
         "--gradient", choices=["tutorial", "exact"], default="exact",
         help="output delta: the tutorial's (squared-error) rule or the exact cross-entropy gradient",
     )
-    t.add_argument("--seed", type=int, default=0, help="seeds the data, the initial weights and the shuffles")
+    t.add_argument("--seed", type=_seed, default=0, help="seeds the data, the initial weights and the shuffles")
     t.add_argument("--save", metavar="PATH", type=_save_path, help="save the trained network to this .npz file")
     t.set_defaults(progress=True)
     t.add_argument(

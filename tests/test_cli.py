@@ -37,8 +37,6 @@ def test_train_full_batch_float32_without_progress(capsys):
 
 
 def test_train_bad_values_are_clear_errors(capsys, tmp_path):
-    assert main(["train", "--seed", "-1"]) == 2
-    assert "seed must be None, a non-negative int" in capsys.readouterr().err
     # Found while the command line is parsed: before any data is generated or trained on.
     for option, value, message in [
         ("--n-samples", "0", "expected a positive integer, got '0'"),
@@ -53,8 +51,12 @@ def test_train_bad_values_are_clear_errors(capsys, tmp_path):
         ("--test-fraction", "1.2", "expected a number in [0, 1), got '1.2'"),
         ("--test-fraction", "-0.5", "expected a number in [0, 1), got '-0.5'"),
         ("--save", str(tmp_path / "no" / "net.npz"), f"the directory {tmp_path / 'no'} of"),
-        ("--save", str(tmp_path), f"expected a file path, got the directory '{tmp_path}'"),
-        ("--save", str(tmp_path) + "/", "expected a file path, got the directory"),
+        ("--save", str(tmp_path), f"expected a file path, got '{tmp_path}'"),
+        ("--save", str(tmp_path) + "/", "expected a file path, got"),
+        ("--save", str(tmp_path / "x.npz") + "/.", "expected a file path, got"),
+        ("--save", str(tmp_path / "no") + "/..", "expected a file path, got"),
+        ("--save", "", "expected a file path, got ''"),
+        ("--seed", "-1", "expected a non-negative integer, got '-1'"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             main(["train", option, value])
@@ -62,6 +64,10 @@ def test_train_bad_values_are_clear_errors(capsys, tmp_path):
         out, err = capsys.readouterr()
         assert f"argument {option}: {message}" in err, (option, value)
         assert out == "", (option, value)  # nothing generated, nothing trained
+    # A noise too large for the dtype is refused by the generator, still before any data is made.
+    assert main(["train", "--noise", "1e38", "--dtype", "float32"]) == 2
+    out, err = capsys.readouterr()
+    assert "noise must be a finite number >= 0, small enough for float32" in err and out == ""
     # A learning rate that overflows: an error message, not a traceback.
     assert main(["train", "--n-samples", "1000", "--batch-size", "full", "--learning-rate", "1e308", "--no-progress"]) == 2
     assert "fastnn train: training diverged at epoch 0" in capsys.readouterr().err
