@@ -4,7 +4,8 @@ One row per benchmark, grouped by workload: the median time of a round; where
 the benchmark says how many epochs a round runs and how many floating-point
 operations an epoch's products take (``extra_info``), the median time per
 epoch, the GFLOP/s and their fraction of NumPy's own matrix product in the
-same dtype (the ``matmul`` group of the same run); the speedup over the
+same dtype (timed beside the benchmark's own rounds where the suite did so,
+else the ``matmul`` group of the same run); the speedup over the
 reference of the same group; and how many times faster fastnn was than the
 row (over the reference and over each peer, PyTorch and JAX).
 """
@@ -53,7 +54,9 @@ def markdown(data):
             per_epoch = median / epochs if epochs else None
             flops = info.get("flops_per_epoch") if per_epoch else info.get("flops")
             gflops = flops / (per_epoch or median) / 1e9 if flops else None
-            of_matmul = f"{gflops / matmul[info['dtype']]:.0%}" if gflops and group != "matmul" and info.get("dtype") in matmul else ""
+            # The product timed beside this benchmark's own rounds where there is one, else the run's matmul group.
+            reference_gflops = info.get("matmul_gflops") or matmul.get(info.get("dtype"))
+            of_matmul = f"{gflops / reference_gflops:.0%}" if gflops and group != "matmul" and reference_gflops else ""
             lines.append(
                 f"| {group} | {_label(bench)} | {_seconds(median)} | {_seconds(per_epoch) if per_epoch else ''} | "
                 f"{f'{gflops:.1f}' if gflops else ''} | {of_matmul} | {f'{ref_median / median:.1f}x' if ref_median else ''} | "
