@@ -278,14 +278,20 @@ def _arena(shapes, dtype):
     return buffers
 
 
-def _as_matrix(name, value, n_cols, cols_what, n_rows=None):
-    """Validate a 2-D numeric array of n_cols columns (and n_rows rows, if given); return it as an ndarray."""
+def _real_array(name, value, expected):
+    """value as an ndarray of bool, int or float; `expected` says what was asked for, if it is not an array."""
     try:
         arr = np.asarray(value)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} must be a 2-dimensional numeric array, got {type(value).__name__} ({exc})") from None
+        raise ValueError(f"{name} must be {expected}, got {type(value).__name__} ({exc})") from None
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}")
+    return arr
+
+
+def _as_matrix(name, value, n_cols, cols_what, n_rows=None):
+    """Validate a 2-D numeric array of n_cols columns (and n_rows rows, if given); return it as an ndarray."""
+    arr = _real_array(name, value, "a 2-dimensional numeric array")
     if arr.ndim != 2:
         raise ValueError(f"{name} must be 2-dimensional, got an array of shape {arr.shape}")
     if arr.shape[0] == 0:
@@ -405,12 +411,7 @@ def _check_threshold(threshold):
 
 def _check_param(name, value, shape, dtype):
     """value as a new C-ordered array of `dtype`, after checking that it is a finite real array of `shape`."""
-    try:
-        arr = np.asarray(value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} must be a numeric array of shape {shape}, got {type(value).__name__} ({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = _real_array(name, value, f"a numeric array of shape {shape}")
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
     with np.errstate(over="ignore"):
