@@ -32,6 +32,7 @@ ROUNDS = {
 }
 
 
+
 @functools.lru_cache
 def matmul_operands(dtype):
     """X, W1 and the output of NumPy's X @ W1 at the large workloads' shape, in `dtype`."""
@@ -54,11 +55,13 @@ def beside_each_round(benchmark, w, setup):
 
     This machine is shared: its throughput changes for minutes at a time, so
     the report compares each workload with the product measured in the same
-    minutes ("matmul_gflops"), not only with the matmul group of the run.
+    minutes ("matmul_gflops"), not only with the matmul group of the run. The
+    product is in the dtype the benchmark computes in (extra_info["dtype"]):
+    float64 for the reference, whatever the workload's.
     """
     if w.name == "xor":
         return setup
-    dtype = np.dtype(w.dtype).name
+    dtype = benchmark.extra_info["dtype"]
     seconds = []
 
     def setup_and_matmul():

@@ -204,10 +204,9 @@ def _option(convert, expected, accept):
 
 
 _positive_int = _option(int, "a positive integer", lambda v: v >= 1)
-_epochs = _option(int, "a non-negative integer", lambda v: v >= 0)
+_count = _option(int, "a non-negative integer", lambda v: v >= 0)
 _learning_rate = _option(float, "a finite positive number", lambda v: math.isfinite(v) and v > 0)
 _noise = _option(float, "a finite number >= 0", lambda v: math.isfinite(v) and v >= 0)  # its bound for the dtype: by the generator
-_seed = _option(int, "a non-negative integer", lambda v: v >= 0)
 _test_fraction = _option(float, "a number in [0, 1)", lambda v: 0 <= v < 1)
 _batch_size = _option(lambda t: t if t == "full" else int(t), "a positive integer or 'full'", lambda v: v == "full" or v >= 1)
 
@@ -243,7 +242,7 @@ def _parser():
     t.add_argument("--noise", type=_noise, default=0.2, help="standard deviation of the Gaussian noise added to X")
     t.add_argument("--test-fraction", type=_test_fraction, default=0.2, help="fraction of the rows held out for the accuracy")
     t.add_argument("--hidden", type=_positive_int, default=16, help="hidden units")
-    t.add_argument("--epochs", type=_epochs, default=50, help="passes over the training rows")
+    t.add_argument("--epochs", type=_count, default=50, help="passes over the training rows")
     t.add_argument("--learning-rate", type=_learning_rate, default=0.05, help="step size; gradients are summed over a batch")
     t.add_argument("--batch-size", type=_batch_size, default=64, help="rows per step, or 'full' for the tutorial's full batch")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="float type of data and weights")
@@ -251,7 +250,7 @@ def _parser():
         "--gradient", choices=["tutorial", "exact"], default="exact",
         help="output delta: the tutorial's (squared-error) rule or the exact cross-entropy gradient",
     )
-    t.add_argument("--seed", type=_seed, default=0, help="seeds the data, the initial weights and the shuffles")
+    t.add_argument("--seed", type=_count, default=0, help="seeds the data, the initial weights and the shuffles")
     t.add_argument("--save", metavar="PATH", type=_save_path, help="save the trained network to this .npz file")
     t.set_defaults(progress=True)
     t.add_argument(
