@@ -538,6 +538,25 @@ def _predict(X, W1, b1, W2, b2, P, order, Xb, hin, hout, oin, out):
 
 
 @_jit(**_NJIT)
+def _chunk_rows(X, W1, b1, W2, b2, Y, Z, HD, od, gW1, lo, hi, binary, exact, gW2, gb2, gb1):
+    """A chunk of rows of a full-batch epoch, in one call: Z = X W1, _hidden_rows, gW1 = X^T HD.
+
+    The two products are BLAS calls (np.dot through SciPy's BLAS, on the
+    caller's thread while BLAS is held to one). gW1, gW2, gb2 and gb1 are
+    set to the chunk's sums; returns its summed loss. One call, with no
+    Python between its parts, so that chunks on several threads do not wait
+    for each other's turn at the interpreter.
+    """
+    np.dot(X, W1, Z)
+    gW2[...] = 0.0
+    gb2[...] = 0.0
+    gb1[...] = 0.0
+    loss = _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
+    np.dot(X.T, HD, gW1)
+    return loss
+
+
+@_jit(**_NJIT)
 def _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1):
     """The rest of a block's forward and backward pass, from Z = X W1 of its rows.
 

@@ -140,7 +140,8 @@ def _one_blas_thread():
     with _pool_lock:
         if _blas["users"] == 0:
             if _blas["controller"] is None:
-                from threadpoolctl import ThreadpoolController  # here: the tutorial's small data never needs it
+                import scipy.linalg.cython_blas  # noqa: F401  the kernels' BLAS (np.dot), loaded before it is looked for
+                from threadpoolctl import ThreadpoolController  # here: the tutorial's small data never needs them
 
                 _blas["controller"] = ThreadpoolController()  # finds the BLAS libraries once
             _release_blas_control()
@@ -748,10 +749,11 @@ class SimpleNeuralNetwork:
         """Full-batch epochs on rows, the products by BLAS: run(losses), set_activations().
 
         Each block of rows is cut into chunks (_row_chunks), which run on
-        all cores (NUMBA_NUM_THREADS threads). A chunk is one thread's work:
-        Z = X W1 (BLAS, one thread), then _hidden_rows does the rest of the
-        forward pass, the loss, the deltas and the sums for W2, b2 and b1,
-        then X^T HD (BLAS, one thread) gives its sum for W1. The chunks' sums
+        all cores (NUMBA_NUM_THREADS threads). A chunk is one thread's work,
+        one compiled call (_chunk_rows): Z = X W1 (BLAS, one thread), then the
+        row kernel does the rest of the forward pass, the loss, the deltas and
+        the sums for W2, b2 and b1, then X^T HD (BLAS, one thread) gives its
+        sum for W1. The chunks' sums
         are added in chunk order, so the result does not depend on the
         number of threads. BLAS is held to one thread meanwhile: its own
         threads would compete with these for the cores (OpenBLAS's spin after
@@ -772,18 +774,11 @@ class SimpleNeuralNetwork:
 
         def chunk(start, c, first, stop):
             """Rows [start + first, start + stop) of X, chunk c of the block from `start`."""
-            Xc, Zc, HDc = X[start + first : start + stop], Z[first:stop], HD[first:stop]
-            for g in sums[c]:
-                g[...] = 0
-            # Overflow is reported by train, as FloatingPointError. (np.errstate is per thread.)
-            with np.errstate(all="ignore"):
-                np.matmul(Xc, W1, out=Zc)
-                loss = _kernels._hidden_rows(
-                    Zc, b1, W2, b2, Y[start + first : start + stop], HDc, od[first:stop], lo, hi, binary,
-                    self._exact, *sums[c],
-                )
-                np.matmul(Xc.T, HDc, out=partial_W1[c])
-            return loss
+            rows_c = slice(start + first, start + stop)
+            return _kernels._chunk_rows(
+                X[rows_c], W1, b1, W2, b2, Y[rows_c], Z[first:stop], HD[first:stop], od[first:stop], partial_W1[c],
+                lo, hi, binary, self._exact, *sums[c],
+            )
 
         def block(start):
             """One block of rows from `start`: its chunks' sums added to the gradients in order; returns its loss."""
