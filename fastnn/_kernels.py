@@ -538,7 +538,7 @@ def _predict(X, W1, b1, W2, b2, P, order, Xb, hin, hout, oin, out):
 
 
 @_jit(**_NJIT)
-def _chunk_rows(X, W1, b1, W2, b2, Y, Z, HD, od, gW1, lo, hi, binary, exact, gW2, gb2, gb1):
+def _chunk_rows(X, W1, b1, W2, b2, Y, Z, HD, od, lo, hi, binary, exact, gW1, gW2, gb2, gb1):
     """A chunk of rows of a full-batch epoch, in one call: Z = X W1, _hidden_rows, gW1 = X^T HD.
 
     The two products are BLAS calls (np.dot through SciPy's BLAS, on the
@@ -554,6 +554,21 @@ def _chunk_rows(X, W1, b1, W2, b2, Y, Z, HD, od, gW1, lo, hi, binary, exact, gW2
     loss = _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
     np.dot(X.T, HD, gW1)
     return loss
+
+
+@_jit(**_NJIT)
+def _add_chunk_sums(count, PW1, PW2, Pb2, Pb1, gW1, gW2, gb2, gb1):
+    """gW1 += PW1[c], gW2 += PW2[c], gb2 += Pb2[c], gb1 += Pb1[c] for the chunks c < count, in chunk order."""
+    for c in range(count):
+        for k in range(gW1.shape[0]):
+            for j in range(gW1.shape[1]):
+                gW1[k, j] += PW1[c, k, j]
+        for j in range(gW2.shape[0]):
+            gb1[j] += Pb1[c, j]
+            for k in range(gW2.shape[1]):
+                gW2[j, k] += PW2[c, j, k]
+        for k in range(gW2.shape[1]):
+            gb2[k] += Pb2[c, k]
 
 
 @_jit(**_NJIT)

@@ -765,9 +765,9 @@ class SimpleNeuralNetwork:
         rows = _blas_rows(n, h)
         chunks = len(_row_chunks(rows, h)) + 1  # at most, for any block
         Z, HD, od = _arena([(rows, h), (rows, h), (rows, o)], self.dtype)
-        partial_W1 = _arena([(f, h)] * chunks, self.dtype)
-        # Each chunk's sums for gW2, gb2 and gb1 (float64, as those gradients).
-        sums = [(np.zeros((h, o)), np.zeros(o), np.zeros(h)) for _ in range(chunks)]
+        # Each chunk's sums: for gW1 in the network's dtype (a BLAS product), for gW2, gb2 and gb1 in float64.
+        (partial_W1,) = _arena([(chunks, f, h)], self.dtype)
+        partials = (partial_W1, *_arena([(chunks, h, o), (chunks, o), (chunks, h)], np.dtype(np.float64)))
         W1, b1, W2, b2 = self._params()
         gW1, gb1, gW2, gb2 = self._workspace
         last = {}
@@ -776,20 +776,18 @@ class SimpleNeuralNetwork:
             """Rows [start + first, start + stop) of X, chunk c of the block from `start`."""
             rows_c = slice(start + first, start + stop)
             return _kernels._chunk_rows(
-                X[rows_c], W1, b1, W2, b2, Y[rows_c], Z[first:stop], HD[first:stop], od[first:stop], partial_W1[c],
-                lo, hi, binary, self._exact, *sums[c],
+                X[rows_c], W1, b1, W2, b2, Y[rows_c], Z[first:stop], HD[first:stop], od[first:stop], lo, hi, binary,
+                self._exact, *(p[c] for p in partials),
             )
 
         def block(start):
             """One block of rows from `start`: its chunks' sums added to the gradients in order; returns its loss."""
             bounds = _row_chunks(min(rows, n - start), h)
             losses = _map_chunks(lambda c, first, stop: chunk(start, c, first, stop), bounds)
+            _kernels._add_chunk_sums(len(bounds), *partials, gW1, gW2, gb2, gb1)
             total = 0.0
-            for c in range(len(bounds)):
-                total += losses[c]
-                np.add(gW1, partial_W1[c], out=gW1)
-                for g, part in zip((gW2, gb2, gb1), sums[c]):
-                    g += part
+            for loss in losses:
+                total += loss
             return total
 
         def run(losses, interrupt):
@@ -808,9 +806,7 @@ class SimpleNeuralNetwork:
                         return e
                     total += block(start)
                 losses[e] = total / (n * o)
-                for w, g in ((W2, gW2), (b2[0], gb2), (W1, gW1), (b1[0], gb1)):  # the tutorial's order
-                    w -= g * lr
-                    g[...] = 0
+                _kernels._apply_gradients(W1, b1, W2, b2, gW1, gb1, gW2, gb2, lr)  # and the sums back to 0
                 last["params"] = start_params
             return losses.shape[0]
 
