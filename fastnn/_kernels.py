@@ -661,6 +661,19 @@ def _hidden_deltas(H, W2, HD, od, bW2, bb2, bb1):
 
 
 @_jit(**_NJIT)
+def _forward_chunk(X, W1, b1, W2, b2, H_in, H_out, O_in, out):
+    """The forward pass of a chunk of rows in one call: H_in = X W1 + b1, H_out = sigmoid(H_in), O_in = H_out W2 + b2, out = sigmoid(O_in).
+
+    The products are BLAS calls (np.dot, as in _chunk_rows). H_out may be
+    H_in, and O_in may be out.
+    """
+    np.dot(X, W1, H_in)
+    _bias_sigmoid_rows(H_in, b1, H_out)
+    np.dot(H_out, W2, O_in)
+    _bias_sigmoid_rows(O_in, b2, out)
+
+
+@_jit(**_NJIT)
 def _bias_sigmoid_rows(Z, b, S):
     """Z += b, S = sigmoid(Z), over rows: the tutorial's dense layer after its BLAS product. S may be Z."""
     for i in range(Z.shape[0]):

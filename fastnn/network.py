@@ -182,8 +182,9 @@ def _blas_rows(n, hidden_size):
 def _forward_rows(X, W1, b1, W2, b2, activations=True):
     """The tutorial's forward pass over rows: (hidden_input, hidden_output, output_input, output).
 
-    In chunks of rows on all cores, as training: the products by BLAS on one
-    thread each, the biases and sigmoids by a row kernel. With
+    In chunks of rows on all cores, as training, each chunk one compiled call
+    (_forward_chunk): the products by BLAS on one thread, the biases and
+    sigmoids by a row kernel. With
     activations=False only the output is returned, and the hidden layer is
     held a chunk at a time.
     """
@@ -197,10 +198,7 @@ def _forward_rows(X, W1, b1, W2, b2, activations=True):
         H_in = hin[rows] if activations else np.empty((stop - first, h), dtype)
         H_out = hout[rows] if activations else H_in
         O_in = oin[rows] if activations else out[rows]
-        np.matmul(X[rows], W1, out=H_in)
-        _kernels._bias_sigmoid_rows(H_in, b1, H_out)
-        np.matmul(H_out, W2, out=O_in)
-        _kernels._bias_sigmoid_rows(O_in, b2, out[rows])
+        _kernels._forward_chunk(X[rows], W1, b1, W2, b2, H_in, H_out, O_in, out[rows])
 
     with _one_blas_thread():
         _map_chunks(chunk, _row_chunks(n, h))
