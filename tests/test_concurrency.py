@@ -131,3 +131,55 @@ def test_a_forked_child_trains_on_large_data():
     env = dict(os.environ, NUMBA_NUM_THREADS="2")
     done = subprocess.run([sys.executable, "-c", FORK], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+needs_threads = pytest.mark.skipif(network._row_helpers() is None, reason="NUMBA_NUM_THREADS is 1: no helper threads")
+
+
+def _chunks(n):
+    return [(c, c + 1) for c in range(n)]
+
+
+@needs_threads
+def test_chunks_run_on_several_threads_and_come_back_in_order():
+    def work(c, first, stop):
+        time.sleep(0.01)  # releases the GIL, as the kernels do
+        return c, threading.get_ident()
+
+    results = network._map_chunks(work, _chunks(8))
+    assert [c for c, _ in results] == list(range(8))
+    assert len({ident for _, ident in results}) > 1
+
+
+@needs_threads
+def test_an_error_in_a_chunk_reaches_the_caller_once_the_other_chunks_have_stopped():
+    caller, running = threading.get_ident(), []
+
+    def work(c, first, stop):
+        if threading.get_ident() == caller:
+            time.sleep(0.02)  # meanwhile a helper takes the next chunk
+            raise ValueError(f"chunk {c}")
+        running.append(c)
+        time.sleep(0.1)
+        running.remove(c)
+        return c
+
+    with pytest.raises(ValueError, match="chunk"):
+        network._map_chunks(work, _chunks(2))
+    assert running == []  # no chunk still writes into the caller's buffers
+    assert network._map_chunks(lambda c, first, stop: c, _chunks(5)) == list(range(5))  # the helpers still serve
+
+
+@needs_threads
+def test_callers_in_two_threads_each_get_their_own_results():
+    out = {}
+
+    def call(key):
+        out[key] = network._map_chunks(lambda c, first, stop: (time.sleep(0.002), key * 100 + c)[1], _chunks(20))
+
+    threads = [threading.Thread(target=call, args=(key,)) for key in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out == {key: [key * 100 + c for c in range(20)] for key in (1, 2, 3)}
