@@ -99,8 +99,8 @@ def compile_kernels():
             ("_backward", small, lambda: net.backward(X, y, 0.1)),
             ("_train_batches", small, lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
             ("_predict", small, lambda: net.predict_proba(X)),
-            ("_chunk_rows", large, lambda: net.train(X, y, 1, 0.1, verbose=False)),
-            ("_forward_chunk", large, lambda: net.forward(X)),
+            ("_hidden_rows", large, lambda: net.train(X, y, 1, 0.1, verbose=False)),
+            ("_bias_sigmoid_rows", large, lambda: net.forward(X)),
         ]:
             saved, network._BLAS_MIN_WORK = network._BLAS_MIN_WORK, blas
             try:

@@ -538,25 +538,6 @@ def _predict(X, W1, b1, W2, b2, P, order, Xb, hin, hout, oin, out):
 
 
 @_jit(**_NJIT)
-def _chunk_rows(X, W1, b1, W2, b2, Y, Z, HD, od, lo, hi, binary, exact, gW1, gW2, gb2, gb1):
-    """A chunk of rows of a full-batch epoch, in one call: Z = X W1, _hidden_rows, gW1 = X^T HD.
-
-    The two products are BLAS calls (np.dot through SciPy's BLAS, on the
-    caller's thread while BLAS is held to one). gW1, gW2, gb2 and gb1 are
-    set to the chunk's sums; returns its summed loss. One call, with no
-    Python between its parts, so that chunks on several threads do not wait
-    for each other's turn at the interpreter.
-    """
-    np.dot(X, W1, Z)
-    gW2[...] = 0.0
-    gb2[...] = 0.0
-    gb1[...] = 0.0
-    loss = _hidden_rows(Z, b1, W2, b2, Y, HD, od, lo, hi, binary, exact, gW2, gb2, gb1)
-    np.dot(X.T, HD, gW1)
-    return loss
-
-
-@_jit(**_NJIT)
 def _add_chunk_sums(count, PW1, PW2, Pb2, Pb1, gW1, gW2, gb2, gb1):
     """gW1 += PW1[c], gW2 += PW2[c], gb2 += Pb2[c], gb1 += Pb1[c] for the chunks c < count, in chunk order."""
     for c in range(count):
@@ -658,19 +639,6 @@ def _hidden_deltas(H, W2, HD, od, bW2, bb2, bb1):
         for j in range(h):
             hd[j] *= _sigmoid_derivative(Hi[j])
             bb1[j] += hd[j]
-
-
-@_jit(**_NJIT)
-def _forward_chunk(X, W1, b1, W2, b2, H_in, H_out, O_in, out):
-    """The forward pass of a chunk of rows in one call: H_in = X W1 + b1, H_out = sigmoid(H_in), O_in = H_out W2 + b2, out = sigmoid(O_in).
-
-    The products are BLAS calls (np.dot, as in _chunk_rows). H_out may be
-    H_in, and O_in may be out.
-    """
-    np.dot(X, W1, H_in)
-    _bias_sigmoid_rows(H_in, b1, H_out)
-    np.dot(H_out, W2, O_in)
-    _bias_sigmoid_rows(O_in, b2, out)
 
 
 @_jit(**_NJIT)

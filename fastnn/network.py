@@ -236,8 +236,7 @@ def _one_blas_thread():
     with _helpers_lock:
         if _blas["users"] == 0:
             if _blas["controller"] is None:
-                import scipy.linalg.cython_blas  # noqa: F401  the kernels' BLAS (np.dot), loaded before it is looked for
-                from threadpoolctl import ThreadpoolController  # here: the tutorial's small data never needs them
+                from threadpoolctl import ThreadpoolController  # here: the tutorial's small data never needs it
 
                 _blas["controller"] = ThreadpoolController()  # finds the BLAS libraries once
             _release_blas_control()
@@ -278,9 +277,8 @@ def _blas_rows(n, hidden_size):
 def _forward_rows(X, W1, b1, W2, b2, activations=True):
     """The tutorial's forward pass over rows: (hidden_input, hidden_output, output_input, output).
 
-    In chunks of rows on all cores, as training, each chunk one compiled call
-    (_forward_chunk): the products by BLAS on one thread, the biases and
-    sigmoids by a row kernel. With
+    In chunks of rows on all cores, as training: the products by BLAS on one
+    thread each, the biases and sigmoids by a row kernel. With
     activations=False only the output is returned, and the hidden layer is
     held a chunk at a time.
     """
@@ -294,7 +292,10 @@ def _forward_rows(X, W1, b1, W2, b2, activations=True):
         H_in = hin[rows] if activations else np.empty((stop - first, h), dtype)
         H_out = hout[rows] if activations else H_in
         O_in = oin[rows] if activations else out[rows]
-        _kernels._forward_chunk(X[rows], W1, b1, W2, b2, H_in, H_out, O_in, out[rows])
+        np.matmul(X[rows], W1, out=H_in)
+        _kernels._bias_sigmoid_rows(H_in, b1, H_out)
+        np.matmul(H_out, W2, out=O_in)
+        _kernels._bias_sigmoid_rows(O_in, b2, out[rows])
 
     with _one_blas_thread():
         _map_chunks(chunk, _row_chunks(n, h))
@@ -843,11 +844,10 @@ class SimpleNeuralNetwork:
         """Full-batch epochs on rows, the products by BLAS: run(losses), set_activations().
 
         Each block of rows is cut into chunks (_row_chunks), which run on
-        all cores (NUMBA_NUM_THREADS threads). A chunk is one thread's work,
-        one compiled call (_chunk_rows): Z = X W1 (BLAS, one thread), then the
-        row kernel does the rest of the forward pass, the loss, the deltas and
-        the sums for W2, b2 and b1, then X^T HD (BLAS, one thread) gives its
-        sum for W1. The chunks' sums
+        all cores (NUMBA_NUM_THREADS threads). A chunk is one thread's work:
+        Z = X W1 (BLAS, one thread), then _hidden_rows does the rest of the
+        forward pass, the loss, the deltas and the sums for W2, b2 and b1,
+        then X^T HD (BLAS, one thread) gives its sum for W1. The chunks' sums
         are added in chunk order, so the result does not depend on the
         number of threads. BLAS is held to one thread meanwhile: its own
         threads would compete with these for the cores (OpenBLAS's spin after
@@ -868,11 +868,19 @@ class SimpleNeuralNetwork:
 
         def chunk(start, c, first, stop):
             """Rows [start + first, start + stop) of X, chunk c of the block from `start`."""
-            rows_c = slice(start + first, start + stop)
-            return _kernels._chunk_rows(
-                X[rows_c], W1, b1, W2, b2, Y[rows_c], Z[first:stop], HD[first:stop], od[first:stop], lo, hi, binary,
-                self._exact, *(p[c] for p in partials),
-            )
+            Xc, Zc, HDc = X[start + first : start + stop], Z[first:stop], HD[first:stop]
+            gW1_c, gW2_c, gb2_c, gb1_c = (p[c] for p in partials)
+            gW2_c[...] = 0
+            gb2_c[...] = 0
+            gb1_c[...] = 0
+            with np.errstate(all="ignore"):
+                np.matmul(Xc, W1, out=Zc)
+                loss = _kernels._hidden_rows(
+                    Zc, b1, W2, b2, Y[start + first : start + stop], HDc, od[first:stop], lo, hi, binary,
+                    self._exact, gW2_c, gb2_c, gb1_c,
+                )
+                np.matmul(Xc.T, HDc, out=gW1_c)
+            return loss
 
         def block(start):
             """One block of rows from `start`: its chunks' sums added to the gradients in order; returns its loss."""

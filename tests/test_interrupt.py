@@ -129,7 +129,7 @@ def test_ctrl_c_on_large_data_stops_between_blocks_of_rows(monkeypatch):
     monkeypatch.setattr(network, "_BLAS_MIN_WORK", 0)
     monkeypatch.setattr(network, "_BLAS_BLOCK_ELEMENTS", 1000 * 8)  # 1,000 rows a block: 4 blocks an epoch
     monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 10**12)  # all epochs in one chunk
-    calls = sigint_on_call(monkeypatch, network._kernels, "_chunk_rows", 6)  # the 2nd block of epoch 1
+    calls = sigint_on_call(monkeypatch, network._kernels, "_hidden_rows", 6)  # the 2nd block of epoch 1
     net = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
     with pytest.raises(KeyboardInterrupt):
         net.train(X, y, 1000, 1e-3, verbose=False)

@@ -350,7 +350,7 @@ def test_lines_are_printed_as_training_goes(monkeypatch, capsys, path):
     monkeypatch.setattr(network, "_CHUNK_SECONDS", 1e-9)
     monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 1)
     calls = []
-    kernel = "_train" if path == "blocks" else "_chunk_rows"  # called once per chunk, or per block of rows
+    kernel = "_train" if path == "blocks" else "_hidden_rows"  # called once per chunk, or per block of rows
     real = getattr(network._kernels, kernel)
 
     def spy(*args):
