@@ -128,11 +128,22 @@ class _Job:
                 self.cond.notify_all()
 
     def close(self):
-        """No helper joins from now on; returns when those that did are done (their chunks write the caller's buffers)."""
+        """No helper joins from now on; returns when those that did are done (their chunks write the caller's buffers).
+
+        An exception while waiting (Ctrl-C) stops the claiming and is raised
+        once the helpers are done, not before.
+        """
+        interrupted = None
         with self.cond:
             self.closed = True
             while self.helping:
-                self.cond.wait()
+                try:
+                    self.cond.wait()
+                except BaseException as exc:
+                    self.error = self.error or exc
+                    interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
 
 
 class _Helpers:
@@ -164,8 +175,8 @@ class _Helpers:
     def map(self, work, bounds):
         if not self.busy.acquire(blocking=False):
             return [work(c, first, stop) for c, (first, stop) in enumerate(bounds)]
-        job = self.job = _Job(work, bounds)
         try:
+            job = self.job = _Job(work, bounds)
             for _ in range(min(self.count, len(bounds) - 1)):
                 self.wake.release()
             try:
@@ -231,7 +242,7 @@ def _one_blas_thread():
     what was there before. threadpoolctl (from 3.8) lets only one "controlling"
     thread change OpenBLAS's limit and silently ignores the others, so each
     change here first releases that control. (Where BLAS keeps a limit per
-    thread, an OpenMP build, this one does not reach the pool's threads.)
+    thread, an OpenMP build, this one does not reach the helper threads.)
     """
     with _helpers_lock:
         if _blas["users"] == 0:
@@ -870,9 +881,9 @@ class SimpleNeuralNetwork:
             """Rows [start + first, start + stop) of X, chunk c of the block from `start`."""
             Xc, Zc, HDc = X[start + first : start + stop], Z[first:stop], HD[first:stop]
             gW1_c, gW2_c, gb2_c, gb1_c = (p[c] for p in partials)
-            gW2_c[...] = 0
-            gb2_c[...] = 0
-            gb1_c[...] = 0
+            for g in (gW2_c, gb2_c, gb1_c):
+                g[...] = 0
+            # Overflow is reported by train, as FloatingPointError. (np.errstate is per thread.)
             with np.errstate(all="ignore"):
                 np.matmul(Xc, W1, out=Zc)
                 loss = _kernels._hidden_rows(

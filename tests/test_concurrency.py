@@ -112,7 +112,7 @@ FORK = textwrap.dedent(
     import numpy as np
     from fastnn import SimpleNeuralNetwork, network
     network._BLAS_MIN_WORK = 0
-    network._CHUNK_ELEMENTS = 16 * 8  # 8 rows a chunk: the pool's threads run them
+    network._CHUNK_ELEMENTS = 16 * 8  # 8 rows a chunk: the helper threads run some of them
     X = np.random.default_rng(0).normal(size=(200, 3))
     y = (X[:, :1] > 0).astype(float)
     before = SimpleNeuralNetwork(3, 16, 1, seed=0).train(X, y, 3, 0.01, verbose=False)
@@ -183,3 +183,38 @@ def test_callers_in_two_threads_each_get_their_own_results():
     for t in threads:
         t.join()
     assert out == {key: [key * 100 + c for c in range(20)] for key in (1, 2, 3)}
+
+
+@needs_threads
+def test_ctrl_c_while_waiting_for_the_helpers_is_raised_once_they_are_done():
+    """forward and predict_proba on large data do not defer Ctrl-C: it may come while the
+    calling thread waits for a helper's chunk, which writes into the caller's buffers."""
+    import signal
+
+    caller, running = threading.get_ident(), []
+
+    def work(c, first, stop):
+        if threading.get_ident() == caller:
+            time.sleep(0.02)  # meanwhile a helper takes the next chunk
+            signal.setitimer(signal.ITIMER_REAL, 0.05)  # Ctrl-C while the caller waits for it
+            return c
+        running.append(c)
+        time.sleep(0.3)
+        running.remove(c)
+        return c
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            network._map_chunks(work, _chunks(2))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert running == []
+    assert network._map_chunks(lambda c, first, stop: c, _chunks(3)) == [0, 1, 2]  # not stuck on one thread
+    helpers = network._row_helpers()
+    assert helpers.busy.acquire(blocking=False)
+    helpers.busy.release()
