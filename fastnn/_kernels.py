@@ -539,17 +539,24 @@ def _predict(X, W1, b1, W2, b2, P, order, Xb, hin, hout, oin, out):
 
 @_jit(**_NJIT)
 def _add_chunk_sums(count, PW1, PW2, Pb2, Pb1, gW1, gW2, gb2, gb1):
-    """gW1 += PW1[c], gW2 += PW2[c], gb2 += Pb2[c], gb1 += Pb1[c] for the chunks c < count, in chunk order."""
+    """gW1 += PW1[c], gW2 += PW2[c], gb2 += Pb2[c], gb1 += Pb1[c] for the chunks c < count, in chunk order.
+
+    PW2, Pb2 and Pb1 are set back to 0 for the next block's sums (PW1 is
+    overwritten by its BLAS product), as _apply_gradients does for the gradients.
+    """
     for c in range(count):
         for k in range(gW1.shape[0]):
             for j in range(gW1.shape[1]):
                 gW1[k, j] += PW1[c, k, j]
         for j in range(gW2.shape[0]):
             gb1[j] += Pb1[c, j]
+            Pb1[c, j] = 0.0
             for k in range(gW2.shape[1]):
                 gW2[j, k] += PW2[c, j, k]
+                PW2[c, j, k] = 0.0
         for k in range(gW2.shape[1]):
             gb2[k] += Pb2[c, k]
+            Pb2[c, k] = 0.0
 
 
 @_jit(**_NJIT)

@@ -153,8 +153,9 @@ class _Helpers:
     all there are NUMBA_NUM_THREADS - 1 helpers. They sleep on a semaphore
     between calls: a call wakes them once and does not wait for a helper that
     wakes after the work is done. (A ThreadPoolExecutor took 110-200 us to run
-    four empty chunks here, against about 20 us.) One call at a time: a thread
-    that finds them busy, another training, runs its chunks itself.
+    four empty chunks here, against about 20 us.) One call at a time: map
+    returns None to a thread that finds them busy (another training), which
+    then runs its chunks itself.
     """
 
     def __init__(self, count):
@@ -174,7 +175,7 @@ class _Helpers:
 
     def map(self, work, bounds):
         if not self.busy.acquire(blocking=False):
-            return [work(c, first, stop) for c, (first, stop) in enumerate(bounds)]
+            return None
         try:
             job = self.job = _Job(work, bounds)
             for _ in range(min(self.count, len(bounds) - 1)):
@@ -228,9 +229,10 @@ def _row_helpers():
 def _map_chunks(work, bounds):
     """[work(c, first, stop) for chunk c of bounds], on all the threads when there are several chunks."""
     helpers = _row_helpers()
-    if helpers is None or len(bounds) < 2:
-        return [work(c, first, stop) for c, (first, stop) in enumerate(bounds)]
-    return helpers.map(work, bounds)
+    results = helpers.map(work, bounds) if helpers is not None and len(bounds) > 1 else None
+    if results is None:
+        results = [work(c, first, stop) for c, (first, stop) in enumerate(bounds)]
+    return results
 
 
 @contextlib.contextmanager
@@ -870,7 +872,8 @@ class SimpleNeuralNetwork:
         rows = _blas_rows(n, h)
         chunks = len(_row_chunks(rows, h)) + 1  # at most, for any block
         Z, HD, od = _arena([(rows, h), (rows, h), (rows, o)], self.dtype)
-        # Each chunk's sums: for gW1 in the network's dtype (a BLAS product), for gW2, gb2 and gb1 in float64.
+        # Each chunk's sums: for gW1 in the network's dtype (a BLAS product), for gW2, gb2 and gb1 in float64,
+        # which _hidden_rows adds to from 0 (_add_chunk_sums sets them back to 0).
         (partial_W1,) = _arena([(chunks, f, h)], self.dtype)
         partials = (partial_W1, *_arena([(chunks, h, o), (chunks, o), (chunks, h)], np.dtype(np.float64)))
         W1, b1, W2, b2 = self._params()
@@ -881,8 +884,6 @@ class SimpleNeuralNetwork:
             """Rows [start + first, start + stop) of X, chunk c of the block from `start`."""
             Xc, Zc, HDc = X[start + first : start + stop], Z[first:stop], HD[first:stop]
             gW1_c, gW2_c, gb2_c, gb1_c = (p[c] for p in partials)
-            for g in (gW2_c, gb2_c, gb1_c):
-                g[...] = 0
             # Overflow is reported by train, as FloatingPointError. (np.errstate is per thread.)
             with np.errstate(all="ignore"):
                 np.matmul(Xc, W1, out=Zc)
@@ -898,10 +899,7 @@ class SimpleNeuralNetwork:
             bounds = _row_chunks(min(rows, n - start), h)
             losses = _map_chunks(lambda c, first, stop: chunk(start, c, first, stop), bounds)
             _kernels._add_chunk_sums(len(bounds), *partials, gW1, gW2, gb2, gb1)
-            total = 0.0
-            for loss in losses:
-                total += loss
-            return total
+            return sum(losses)  # in chunk order
 
         def run(losses, interrupt):
             # Overflow is reported by train, as FloatingPointError.

@@ -133,7 +133,9 @@ def test_a_forked_child_trains_on_large_data():
     assert done.returncode == 0, done.stderr
 
 
-needs_threads = pytest.mark.skipif(network._row_helpers() is None, reason="NUMBA_NUM_THREADS is 1: no helper threads")
+needs_threads = pytest.mark.skipif(
+    network.numba_config.NUMBA_NUM_THREADS < 2, reason="NUMBA_NUM_THREADS is 1: no helper threads"
+)
 
 
 def _chunks(n):
