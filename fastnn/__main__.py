@@ -101,6 +101,7 @@ def compile_kernels():
             ("_predict", small, lambda: net.predict_proba(X)),
             ("_hidden_rows", large, lambda: net.train(X, y, 1, 0.1, verbose=False)),
             ("_bias_sigmoid_rows", large, lambda: net.forward(X)),
+            ("_bias_sigmoid_in_place", large, lambda: net.predict_proba(X)),
         ]:
             saved, network._BLAS_MIN_WORK = network._BLAS_MIN_WORK, blas
             try:
@@ -108,7 +109,7 @@ def compile_kernels():
                 call()
             finally:
                 network._BLAS_MIN_WORK = saved
-            print(f"  {name:18s} {np.dtype(dtype).name:8s} {time.perf_counter() - start:6.2f} s")
+            print(f"  {name:22s} {np.dtype(dtype).name:8s} {time.perf_counter() - start:6.2f} s")
 
 
 DATASETS = ["moons", "circles", "xor", "parity", "blobs"]  # fastnn.datasets.make_<name>

@@ -302,13 +302,16 @@ def _forward_rows(X, W1, b1, W2, b2, activations=True):
 
     def chunk(c, first, stop):
         rows = slice(first, stop)
-        H_in = hin[rows] if activations else np.empty((stop - first, h), dtype)
-        H_out = hout[rows] if activations else H_in
-        O_in = oin[rows] if activations else out[rows]
-        np.matmul(X[rows], W1, out=H_in)
-        _kernels._bias_sigmoid_rows(H_in, b1, H_out)
-        np.matmul(H_out, W2, out=O_in)
-        _kernels._bias_sigmoid_rows(O_in, b2, out[rows])
+        if activations:
+            np.matmul(X[rows], W1, out=hin[rows])
+            _kernels._bias_sigmoid_rows(hin[rows], b1, hout[rows])
+            np.matmul(hout[rows], W2, out=oin[rows])
+            _kernels._bias_sigmoid_rows(oin[rows], b2, out[rows])
+        else:  # each layer's output over its input
+            H = np.matmul(X[rows], W1)
+            _kernels._bias_sigmoid_in_place(H, b1)
+            np.matmul(H, W2, out=out[rows])
+            _kernels._bias_sigmoid_in_place(out[rows], b2)
 
     with _one_blas_thread():
         _map_chunks(chunk, _row_chunks(n, h))

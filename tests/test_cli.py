@@ -79,7 +79,8 @@ def test_compile_compiles_every_kernel(capsys):
 
     compile_kernels()
     out = capsys.readouterr().out
-    for name in ["_train", "_backward", "_train_batches", "_predict", "_hidden_rows", "_bias_sigmoid_rows"]:
+    for name in ["_train", "_backward", "_train_batches", "_predict", "_hidden_rows", "_bias_sigmoid_rows",
+                 "_bias_sigmoid_in_place"]:
         assert len(getattr(_kernels, name).signatures) >= 2, name  # float64 and float32
         assert out.count(f"  {name} ") == 2, name
 
