@@ -653,7 +653,8 @@ def _bias_sigmoid_rows(Z, b, S):
     """Z += b, S = sigmoid(Z), over rows: the tutorial's dense layer after its BLAS product. S is not Z.
 
     (With S = Z, LLVM's check for overlap before the vectorized loop fails
-    and its scalar version runs, about 3 times slower: see _bias_sigmoid_in_place.)
+    and its scalar version runs, 3.1-3.5 times slower in float64 and 5-5.6 in
+    float32: see _bias_sigmoid_in_place.)
     """
     for i in range(Z.shape[0]):
         for j in range(Z.shape[1]):

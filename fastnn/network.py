@@ -302,16 +302,19 @@ def _forward_rows(X, W1, b1, W2, b2, activations=True):
 
     def chunk(c, first, stop):
         rows = slice(first, stop)
-        if activations:
-            np.matmul(X[rows], W1, out=hin[rows])
-            _kernels._bias_sigmoid_rows(hin[rows], b1, hout[rows])
-            np.matmul(hout[rows], W2, out=oin[rows])
-            _kernels._bias_sigmoid_rows(oin[rows], b2, out[rows])
-        else:  # each layer's output over its input
-            H = np.matmul(X[rows], W1)
-            _kernels._bias_sigmoid_in_place(H, b1)
-            np.matmul(H, W2, out=out[rows])
-            _kernels._bias_sigmoid_in_place(out[rows], b2)
+        # A product that overflows gives inf, and the sigmoid 0 or 1, without a warning, as on small data.
+        # (np.errstate is per thread.)
+        with np.errstate(all="ignore"):
+            if activations:
+                np.matmul(X[rows], W1, out=hin[rows])
+                _kernels._bias_sigmoid_rows(hin[rows], b1, hout[rows])
+                np.matmul(hout[rows], W2, out=oin[rows])
+                _kernels._bias_sigmoid_rows(oin[rows], b2, out[rows])
+            else:  # each layer's output over its input
+                H = np.matmul(X[rows], W1)
+                _kernels._bias_sigmoid_in_place(H, b1)
+                np.matmul(H, W2, out=out[rows])
+                _kernels._bias_sigmoid_in_place(out[rows], b2)
 
     with _one_blas_thread():
         _map_chunks(chunk, _row_chunks(n, h))

@@ -1,6 +1,7 @@
 """predict_proba, predict and score; save and load."""
 
 import os
+import warnings
 import zipfile
 
 import numpy as np
@@ -30,14 +31,55 @@ def test_predict_proba_equals_forward_and_changes_nothing(dtype, n, path):
     np.testing.assert_allclose(proba, net.forward(X), rtol=1e-6 if dtype == np.float32 else 1e-14)
 
 
-def test_predict_proba_on_large_data_over_several_blocks_of_rows(monkeypatch):
+def test_predict_proba_on_large_data_over_several_chunks_of_rows(monkeypatch):
     from fastnn import network
 
     monkeypatch.setattr(network, "_BLAS_MIN_WORK", 0)
-    monkeypatch.setattr(network, "_BLAS_BLOCK_ELEMENTS", 300 * 5)  # 300 rows a block, the last one partial
+    monkeypatch.setattr(network, "_CHUNK_ELEMENTS", 300 * 5)  # 300 rows a chunk at most: 4 chunks of 250
+    assert len(network._row_chunks(1000, 5)) == 4
     net = fastnn.SimpleNeuralNetwork(3, 5, 2, seed=1)
     X = np.random.default_rng(2).normal(size=(1000, 3))
     np.testing.assert_allclose(net.predict_proba(X), reference_forward(net, X), rtol=1e-14)
+
+
+def test_large_data_layers_write_their_sigmoids_to_another_array_or_in_place(monkeypatch):
+    """_bias_sigmoid_rows(Z, b, S) with S = Z runs LLVM's scalar loop, 3-5 times slower: forward and
+    predict_proba call it with two arrays, or _bias_sigmoid_in_place with one."""
+    from fastnn import _kernels, network
+
+    monkeypatch.setattr(network, "_BLAS_MIN_WORK", 0)
+    shared, original = [], _kernels._bias_sigmoid_rows
+
+    def checked(Z, b, S):
+        shared.append(np.shares_memory(Z, S))
+        return original(Z, b, S)
+
+    monkeypatch.setattr(_kernels, "_bias_sigmoid_rows", checked)
+    net = fastnn.SimpleNeuralNetwork(3, 5, 2, seed=1)
+    X = np.random.default_rng(2).normal(size=(1000, 3))
+    np.testing.assert_array_equal(net.predict_proba(X), net.forward(X))
+    assert shared and not any(shared)  # forward called it, for each layer, never over its input
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float64, 1e300), (np.float32, 1e30)])
+def test_overflowing_products_on_large_data_without_warnings_as_on_small_data(dtype, big, monkeypatch):
+    """X W1 overflows to inf, whose sigmoid is 1: the same outputs on both paths, and no RuntimeWarning."""
+    from fastnn import network
+
+    net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0, dtype=dtype)
+    net.weights_input_hidden = np.full((2, 3), big)
+    net.weights_hidden_output = np.ones((3, 1))
+    X = np.full((5, 2), big)
+    results = {}
+    for path, work in [("blocks", 10**18), ("blas", 0)]:
+        monkeypatch.setattr(network, "_BLAS_MIN_WORK", work)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            results[path] = net.predict_proba(X), net.forward(X)
+    expected = 1 / (1 + np.exp(-(3.0 + float(net.bias_output[0, 0]))))  # every hidden unit at exactly 1
+    for path, (proba, forward) in results.items():
+        np.testing.assert_allclose(proba, expected, rtol=1e-6, err_msg=path)
+        np.testing.assert_array_equal(forward, proba, err_msg=path)
 
 
 def reference_forward(net, X):
