@@ -227,11 +227,22 @@ def _row_helpers():
 
 
 def _map_chunks(work, bounds):
-    """[work(c, first, stop) for chunk c of bounds], on all the threads when there are several chunks."""
+    """[work(c, first, stop) for chunk c of bounds], on all the threads when there are several chunks.
+
+    Each chunk ignores floating-point errors, on whichever thread runs it
+    (np.errstate is per thread): a product that overflows gives inf, and the
+    sigmoid 0 or 1, as in the compiled kernels; train reports it as
+    FloatingPointError.
+    """
+
+    def quiet(c, first, stop):
+        with np.errstate(all="ignore"):
+            return work(c, first, stop)
+
     helpers = _row_helpers()
-    results = helpers.map(work, bounds) if helpers is not None and len(bounds) > 1 else None
+    results = helpers.map(quiet, bounds) if helpers is not None and len(bounds) > 1 else None
     if results is None:
-        results = [work(c, first, stop) for c, (first, stop) in enumerate(bounds)]
+        results = [quiet(c, first, stop) for c, (first, stop) in enumerate(bounds)]
     return results
 
 
@@ -302,19 +313,16 @@ def _forward_rows(X, W1, b1, W2, b2, activations=True):
 
     def chunk(c, first, stop):
         rows = slice(first, stop)
-        # A product that overflows gives inf, and the sigmoid 0 or 1, without a warning, as on small data.
-        # (np.errstate is per thread.)
-        with np.errstate(all="ignore"):
-            if activations:
-                np.matmul(X[rows], W1, out=hin[rows])
-                _kernels._bias_sigmoid_rows(hin[rows], b1, hout[rows])
-                np.matmul(hout[rows], W2, out=oin[rows])
-                _kernels._bias_sigmoid_rows(oin[rows], b2, out[rows])
-            else:  # each layer's output over its input
-                H = np.matmul(X[rows], W1)
-                _kernels._bias_sigmoid_in_place(H, b1)
-                np.matmul(H, W2, out=out[rows])
-                _kernels._bias_sigmoid_in_place(out[rows], b2)
+        if activations:
+            np.matmul(X[rows], W1, out=hin[rows])
+            _kernels._bias_sigmoid_rows(hin[rows], b1, hout[rows])
+            np.matmul(hout[rows], W2, out=oin[rows])
+            _kernels._bias_sigmoid_rows(oin[rows], b2, out[rows])
+        else:  # each layer's output over its input
+            H = np.matmul(X[rows], W1)
+            _kernels._bias_sigmoid_in_place(H, b1)
+            np.matmul(H, W2, out=out[rows])
+            _kernels._bias_sigmoid_in_place(out[rows], b2)
 
     with _one_blas_thread():
         _map_chunks(chunk, _row_chunks(n, h))
@@ -890,14 +898,12 @@ class SimpleNeuralNetwork:
             """Rows [start + first, start + stop) of X, chunk c of the block from `start`."""
             Xc, Zc, HDc = X[start + first : start + stop], Z[first:stop], HD[first:stop]
             gW1_c, gW2_c, gb2_c, gb1_c = (p[c] for p in partials)
-            # Overflow is reported by train, as FloatingPointError. (np.errstate is per thread.)
-            with np.errstate(all="ignore"):
-                np.matmul(Xc, W1, out=Zc)
-                loss = _kernels._hidden_rows(
-                    Zc, b1, W2, b2, Y[start + first : start + stop], HDc, od[first:stop], lo, hi, binary,
-                    self._exact, gW2_c, gb2_c, gb1_c,
-                )
-                np.matmul(Xc.T, HDc, out=gW1_c)
+            np.matmul(Xc, W1, out=Zc)
+            loss = _kernels._hidden_rows(
+                Zc, b1, W2, b2, Y[start + first : start + stop], HDc, od[first:stop], lo, hi, binary,
+                self._exact, gW2_c, gb2_c, gb1_c,
+            )
+            np.matmul(Xc.T, HDc, out=gW1_c)
             return loss
 
         def block(start):
@@ -908,8 +914,7 @@ class SimpleNeuralNetwork:
             return sum(losses)  # in chunk order
 
         def run(losses, interrupt):
-            # Overflow is reported by train, as FloatingPointError.
-            with np.errstate(all="ignore"), _one_blas_thread():
+            with _one_blas_thread():  # overflow in the chunks is reported by train, as FloatingPointError
                 return run_epochs(losses, interrupt)
 
         def run_epochs(losses, interrupt):
