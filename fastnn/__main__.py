@@ -10,6 +10,7 @@ use and reports the time each took.
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import json
 import math
@@ -88,28 +89,25 @@ def compile_kernels():
     from numba.core.config import CACHE_DIR
 
     print(f"Numba cache directory: {CACHE_DIR or 'beside the package, else the user cache directory'}")
-    from fastnn import network
+    from fastnn import _config
 
     X, y = np.array([[0.0, 1.0]]), np.array([[1.0]])
-    small, large = 10**18, 0  # network._BLAS_MIN_WORK for the small-data and the large-data kernels
+    small, large = 10**18, 0  # the BLAS_MIN_WORK of the small-data and of the large-data kernels
     for dtype in (np.float64, np.float32):
         net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0, dtype=dtype)
         for name, blas, call in [
-            ("_train", small, lambda: net.train(X, y, 1, 0.1, verbose=False)),
-            ("_backward", small, lambda: net.backward(X, y, 0.1)),
-            ("_train_batches", small, lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
-            ("_predict", small, lambda: net.predict_proba(X)),
-            ("_hidden_rows", large, lambda: net.train(X, y, 1, 0.1, verbose=False)),
-            ("_bias_sigmoid_rows", large, lambda: net.forward(X)),
-            ("_bias_sigmoid_in_place", large, lambda: net.predict_proba(X)),
+            ("packed.train", small, lambda: net.train(X, y, 1, 0.1, verbose=False)),
+            ("packed.backward", small, lambda: net.backward(X, y, 0.1)),
+            ("stream.train_batches", small, lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
+            ("stream.predict", small, lambda: net.predict_proba(X)),
+            ("rows.hidden_rows", large, lambda: net.train(X, y, 1, 0.1, verbose=False)),
+            ("rows.bias_sigmoid_rows", large, lambda: net.forward(X)),
+            ("rows.bias_sigmoid_in_place", large, lambda: net.predict_proba(X)),
         ]:
-            saved, network._BLAS_MIN_WORK = network._BLAS_MIN_WORK, blas
-            try:
+            with _config.override(BLAS_MIN_WORK=blas):
                 start = time.perf_counter()
                 call()
-            finally:
-                network._BLAS_MIN_WORK = saved
-            print(f"  {name:22s} {np.dtype(dtype).name:8s} {time.perf_counter() - start:6.2f} s")
+            print(f"  {name:26s} {np.dtype(dtype).name:8s} {time.perf_counter() - start:6.2f} s")
 
 
 DATASETS = ["moons", "circles", "xor", "parity", "blobs"]  # fastnn.datasets.make_<name>
@@ -156,13 +154,14 @@ def train(args):
 
 
 def bench(args):
-    """Run the benchmark suite of a source checkout and print its table."""
-    from fastnn import _report
-
+    """Run the benchmark suite of a source checkout and print its table (benchmarks/report.py)."""
     suite = Path(__file__).resolve().parent.parent / "benchmarks"
-    if not suite.is_dir():
+    if not (suite / "report.py").is_file():
         print(f"fastnn bench needs the benchmarks/ directory of a source checkout; none at {suite}", file=sys.stderr)
         return 2
+    spec = importlib.util.spec_from_file_location("fastnn_benchmark_report", suite / "report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
     if args.chart:
         try:
             import matplotlib  # noqa: F401  (before the long run, not after it)
@@ -179,9 +178,9 @@ def bench(args):
         if not results.exists():
             return code or 1
         data = json.loads(results.read_text())
-        print(_report.markdown(data))
+        print(report.markdown(data))
         if args.chart:
-            _report.chart(data, args.chart)
+            report.chart(data, args.chart)
             print(f"chart written to {args.chart}")
         return code
 

@@ -16,14 +16,12 @@ number of cores. ``seed`` may be None (fresh entropy), an int or a
 ((1000, 2), (1000, 1))
 """
 
-import math
-import numbers
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .network import _check_dtype, _check_size, _resolve_seed
+from ._validation import check_dtype, check_number, check_size, resolve_seed
 
 __all__ = ["make_blobs", "make_circles", "make_moons", "make_parity", "make_xor"]
 
@@ -31,17 +29,14 @@ _CHUNK = 1 << 16  # rows generated at a time
 
 
 def _check_noise(noise, dtype):
-    if isinstance(noise, (bool, np.bool_)) or not isinstance(noise, numbers.Real):
-        raise TypeError(f"noise must be a finite number >= 0, got {noise!r} of type {type(noise).__name__}")
     # Gaussian draws stay below 10 standard deviations; beyond the dtype's range X would hold inf.
-    if not (math.isfinite(noise) and 0 <= noise * 10 <= float(np.finfo(dtype).max)):
-        raise ValueError(f"noise must be a finite number >= 0, small enough for {dtype}, got {noise!r}")
-    return float(noise)
+    what = f"a finite number >= 0, small enough for {dtype}"
+    return check_number("noise", noise, what, low=0, high=float(np.finfo(dtype).max) / 10)
 
 
 def _generator(seed):
     """The generator `seed` names; None gives fresh entropy (NumPy's global state is never used)."""
-    return _resolve_seed(seed) or np.random.default_rng()
+    return resolve_seed(seed) or np.random.default_rng()
 
 
 def _generate(n_samples, n_features, noise, seed, dtype, fill):
@@ -50,9 +45,9 @@ def _generate(n_samples, n_features, noise, seed, dtype, fill):
     NumPy's generators and ufuncs release the GIL on arrays of this size, so
     the threads run in parallel.
     """
-    n_samples = _check_size("n_samples", n_samples)
-    n_features = _check_size("n_features", n_features)
-    dtype = _check_dtype(dtype)
+    n_samples = check_size("n_samples", n_samples)
+    n_features = check_size("n_features", n_features)
+    dtype = check_dtype(dtype)
     noise = _check_noise(noise, dtype)
     rng = _generator(seed)
     X = np.empty((n_samples, n_features), dtype)
@@ -124,10 +119,7 @@ def make_circles(n_samples=1000, *, noise=0.0, factor=0.5, seed=None, dtype=np.f
     X : ndarray of shape (n_samples, 2)
     y : ndarray of shape (n_samples, 1)
     """
-    if isinstance(factor, (bool, np.bool_)) or not isinstance(factor, numbers.Real):
-        raise TypeError(f"factor must be a number in (0, 1), got {factor!r} of type {type(factor).__name__}")
-    if not 0 < factor < 1:
-        raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
+    factor = check_number("factor", factor, "a number in (0, 1)", low=0, high=1, open_low=True, open_high=True)
 
     def fill(rng, X, y):
         angle = rng.random(len(X), dtype=X.dtype) * X.dtype.type(2 * np.pi)
@@ -190,9 +182,9 @@ def make_blobs(n_samples=1000, n_features=2, *, noise=1.0, seed=None, dtype=np.f
     y : ndarray of shape (n_samples, 1)
     """
     # Everything is checked before the centres are drawn from the caller's generator.
-    _check_size("n_samples", n_samples)
-    n_features = _check_size("n_features", n_features)
-    _check_noise(noise, _check_dtype(dtype))
+    check_size("n_samples", n_samples)
+    n_features = check_size("n_features", n_features)
+    _check_noise(noise, check_dtype(dtype))
     rng = _generator(seed)
     centers = rng.uniform(-5, 5, size=(2, n_features))
 

@@ -10,8 +10,10 @@ import time
 import numpy as np
 import pytest
 
+from numba.core import config as numba_config
+
 import fastnn
-from fastnn import network
+from fastnn import _config, _threads
 
 
 def _data(seed):
@@ -82,7 +84,7 @@ def test_trainings_in_two_threads_share_the_blas_limit_and_restore_it(monkeypatc
     """Large data holds BLAS to one thread while it trains: with two trainings
     overlapping, the limit holds until the last one ends, then BLAS gets back
     the threads it had."""
-    monkeypatch.setattr(network, "_BLAS_MIN_WORK", 0)
+    monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
     _train(0, {}, epochs=1)  # compiles, which may load another BLAS library (SciPy's, for Numba)
     before = _blas_threads()
     _train(0, {}, epochs=1)
@@ -110,9 +112,9 @@ FORK = textwrap.dedent(
     """
     import os, sys
     import numpy as np
-    from fastnn import SimpleNeuralNetwork, network
-    network._BLAS_MIN_WORK = 0
-    network._CHUNK_ELEMENTS = 16 * 8  # 8 rows a chunk: the helper threads run some of them
+    from fastnn import SimpleNeuralNetwork, _config
+    _config.BLAS_MIN_WORK = 0
+    _config.CHUNK_ELEMENTS = 16 * 8  # 8 rows a chunk: the helper threads run some of them
     X = np.random.default_rng(0).normal(size=(200, 3))
     y = (X[:, :1] > 0).astype(float)
     before = SimpleNeuralNetwork(3, 16, 1, seed=0).train(X, y, 3, 0.01, verbose=False)
@@ -134,7 +136,7 @@ def test_a_forked_child_trains_on_large_data():
 
 
 needs_threads = pytest.mark.skipif(
-    network.numba_config.NUMBA_NUM_THREADS < 2, reason="NUMBA_NUM_THREADS is 1: no helper threads"
+    numba_config.NUMBA_NUM_THREADS < 2, reason="NUMBA_NUM_THREADS is 1: no helper threads"
 )
 
 
@@ -148,7 +150,7 @@ def test_chunks_run_on_several_threads_and_come_back_in_order():
         time.sleep(0.01)  # releases the GIL, as the kernels do
         return c, threading.get_ident()
 
-    results = network._map_chunks(work, _chunks(8))
+    results = _threads.map_chunks(work, _chunks(8))
     assert [c for c, _ in results] == list(range(8))
     assert len({ident for _, ident in results}) > 1
 
@@ -167,9 +169,9 @@ def test_an_error_in_a_chunk_reaches_the_caller_once_the_other_chunks_have_stopp
         return c
 
     with pytest.raises(ValueError, match="chunk"):
-        network._map_chunks(work, _chunks(2))
+        _threads.map_chunks(work, _chunks(2))
     assert running == []  # no chunk still writes into the caller's buffers
-    assert network._map_chunks(lambda c, first, stop: c, _chunks(5)) == list(range(5))  # the helpers still serve
+    assert _threads.map_chunks(lambda c, first, stop: c, _chunks(5)) == list(range(5))  # the helpers still serve
 
 
 @needs_threads
@@ -177,7 +179,7 @@ def test_callers_in_two_threads_each_get_their_own_results():
     out = {}
 
     def call(key):
-        out[key] = network._map_chunks(lambda c, first, stop: (time.sleep(0.002), key * 100 + c)[1], _chunks(20))
+        out[key] = _threads.map_chunks(lambda c, first, stop: (time.sleep(0.002), key * 100 + c)[1], _chunks(20))
 
     threads = [threading.Thread(target=call, args=(key,)) for key in (1, 2, 3)]
     for t in threads:
@@ -211,12 +213,12 @@ def test_ctrl_c_while_waiting_for_the_helpers_is_raised_once_they_are_done():
     previous = signal.signal(signal.SIGALRM, interrupt)
     try:
         with pytest.raises(KeyboardInterrupt):
-            network._map_chunks(work, _chunks(2))
+            _threads.map_chunks(work, _chunks(2))
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert running == []
-    assert network._map_chunks(lambda c, first, stop: c, _chunks(3)) == [0, 1, 2]  # not stuck on one thread
-    helpers = network._row_helpers()
+    assert _threads.map_chunks(lambda c, first, stop: c, _chunks(3)) == [0, 1, 2]  # not stuck on one thread
+    helpers = _threads.helpers()
     assert helpers.busy.acquire(blocking=False)
     helpers.busy.release()

@@ -86,7 +86,7 @@ def test_labels_follow_their_definitions():
         (lambda: datasets.make_moons(0), ValueError, "n_samples must be a positive integer, got 0"),
         (lambda: datasets.make_xor(10, 2.5), TypeError, "n_features must be a positive integer, got 2.5"),
         (lambda: datasets.make_parity(10, 3, noise=-1), ValueError, "noise must be a finite number >= 0, small enough for float64, got -1"),
-        (lambda: datasets.make_moons(10, noise="0.1"), TypeError, "noise must be a finite number >= 0, got '0.1'"),
+        (lambda: datasets.make_moons(10, noise="0.1"), TypeError, "noise must be a finite number >= 0, small enough for float64, got '0.1' of type str"),
         (lambda: datasets.make_blobs(10, noise=np.nan), ValueError, "noise must be a finite number >= 0, small enough for float64, got nan"),
         (lambda: datasets.make_circles(10, factor=1.0), ValueError, r"factor must be a number in \(0, 1\), got 1.0"),
         (lambda: datasets.make_xor(10, seed="a"), TypeError, "seed must be None, an int or a numpy.random.Generator"),

@@ -19,9 +19,9 @@ CHILD = textwrap.dedent(
     import hashlib
     import numpy as np
     import fastnn
-    from fastnn import network
-    network._BLAS_BLOCK_ELEMENTS = 64 * 1000  # 1,000 rows a block below: six blocks of rows
-    network._CHUNK_ELEMENTS = 64 * 250  # 250 rows a chunk at hidden 64: four chunks a block, over the threads
+    from fastnn import _config
+    _config.BLAS_BLOCK_ELEMENTS = 64 * 1000  # 1,000 rows a block below: six blocks of rows
+    _config.CHUNK_ELEMENTS = 64 * 250  # 250 rows a chunk at hidden 64: four chunks a block, over the threads
     digest = hashlib.sha256()
     rng = np.random.default_rng(0)
     for n, f, h, dtype, kwargs in [

@@ -5,37 +5,9 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import XOR_X, XOR_Y
+from naive import STATE, XOR_X, XOR_Y, assert_unchanged, snapshot
 
 import fastnn
-
-STATE = [
-    "weights_input_hidden",
-    "weights_hidden_output",
-    "bias_hidden",
-    "bias_output",
-    "hidden_input",
-    "hidden_output",
-    "output_input",
-    "output",
-    "loss_history",
-]
-
-
-def snapshot(net):
-    return {name: None if getattr(net, name) is None else np.array(getattr(net, name), copy=True) for name in STATE}
-
-
-def assert_unchanged(net, before):
-    for name, value in before.items():
-        now = getattr(net, name)
-        if value is None:
-            assert now is None, name
-        else:
-            assert now.shape == value.shape and now.dtype == value.dtype, name
-            # Bitwise, NaN included.
-            assert now.tobytes() == value.tobytes(), name
-
 
 @pytest.fixture
 def trained():
@@ -278,33 +250,19 @@ def test_divergence_after_some_epochs_keeps_those_epochs(monkeypatch):
     first step can overflow. The search for the epoch, across the compiled
     chunks, is checked by making the kernel turn the loss NaN at epoch 1234
     (and everything after it): the network must be exactly what 1234 epochs give."""
-    from fastnn import network
+    from fastnn import _config, _paths
 
-    real = network._kernels._train
-    state = {"epoch": 0}
+    real = _paths.PackedEpochs.run
 
-    def nan_from_1234(*args):
-        losses = args[12]
-        real(*args)
-        for i in range(losses.shape[0]):
-            if state["epoch"] + i >= 1234:
-                losses[i] = np.nan
-        state["epoch"] += losses.shape[0]
+    def nan_from_1234(self, losses, start, stop, interrupt):
+        stop = real(self, losses, start, stop, interrupt)
+        for e in range(max(start, 1234), stop):
+            losses[e] = np.nan
+        return stop
 
-    monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 1000)  # several chunks before epoch 1234
-    monkeypatch.setattr(network._kernels, "_train", nan_from_1234)
+    monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 1000)  # several chunks before epoch 1234
+    monkeypatch.setattr(_paths.PackedEpochs, "run", nan_from_1234)
     net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0)
-    original_find = network.SimpleNeuralNetwork._find_divergence
-
-    def find(self, run, losses, start, stop):
-        # The replay starts at `start`: keep the fake kernel's epoch counter in step.
-        def counted(a, b):
-            state["epoch"] = a
-            run(a, b)
-
-        return original_find(self, counted, losses, start, stop)
-
-    monkeypatch.setattr(network.SimpleNeuralNetwork, "_find_divergence", find)
     with pytest.raises(FloatingPointError, match=r"diverged at epoch 1234: the loss would be NaN or infinite"):
         net.train(XOR_X, XOR_Y, 10_000, 0.1, verbose=False)
     monkeypatch.undo()

@@ -10,9 +10,11 @@ import time
 
 import numpy as np
 import pytest
-from conftest import XOR_X, XOR_Y
+from naive import XOR_X, XOR_Y
 
 import fastnn
+from fastnn import _config
+from fastnn._kernels import packed, rows, stream
 
 CHILD = textwrap.dedent(
     """
@@ -71,11 +73,9 @@ def test_sigint_handler_is_restored_and_other_threads_are_untouched(monkeypatch)
     if os.name == "posix":
         # A SIGINT that arrives between chunks in the main thread is delivered after the chunk.
         net2 = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
-        from fastnn import network
-
-        monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 100)
-        monkeypatch.setattr(network, "_CHUNK_SECONDS", 1e-6)
-        calls = sigint_on_call(monkeypatch, network._kernels, "_train", 2)
+        monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 100)
+        monkeypatch.setattr(_config, "CHUNK_SECONDS", 1e-6)
+        calls = sigint_on_call(monkeypatch, packed, "train", 2)
         try:
             with pytest.raises(KeyboardInterrupt):
                 net2.train(XOR_X, XOR_Y, 100_000, 0.1, verbose=False)
@@ -91,9 +91,7 @@ def test_sigint_handler_is_restored_and_other_threads_are_untouched(monkeypatch)
 def test_ctrl_c_during_minibatch_training_stops_after_the_running_call(monkeypatch):
     """With mini-batches an epoch of four rows is one compiled call: a SIGINT
     during the second call stops training after it, with two whole epochs done."""
-    from fastnn import network
-
-    calls = sigint_on_call(monkeypatch, network._kernels, "_train_batches", 2)
+    calls = sigint_on_call(monkeypatch, stream, "train_batches", 2)
     net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0)
     with pytest.raises(KeyboardInterrupt):
         net.train(XOR_X, XOR_Y, 1000, 0.1, verbose=False, batch_size=2)
@@ -122,14 +120,12 @@ def sigint_on_call(monkeypatch, module, name, call_number):
 def test_ctrl_c_on_large_data_stops_between_blocks_of_rows(monkeypatch):
     """The large-data path checks for Ctrl-C between blocks of rows: an epoch cut
     short is dropped whole (the weights change only at an epoch's end)."""
-    from fastnn import network
-
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((4000, 3)), (rng.random((4000, 1)) < 0.5).astype(float)
-    monkeypatch.setattr(network, "_BLAS_MIN_WORK", 0)
-    monkeypatch.setattr(network, "_BLAS_BLOCK_ELEMENTS", 1000 * 8)  # 1,000 rows a block: 4 blocks an epoch
-    monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 10**12)  # all epochs in one chunk
-    calls = sigint_on_call(monkeypatch, network._kernels, "_hidden_rows", 6)  # the 2nd block of epoch 1
+    monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
+    monkeypatch.setattr(_config, "BLAS_BLOCK_ELEMENTS", 1000 * 8)  # 1,000 rows a block: 4 blocks an epoch
+    monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 10**12)  # all epochs in one chunk
+    calls = sigint_on_call(monkeypatch, rows, "hidden_rows", 6)  # the 2nd block of epoch 1
     net = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
     with pytest.raises(KeyboardInterrupt):
         net.train(X, y, 1000, 1e-3, verbose=False)
@@ -144,12 +140,10 @@ def test_ctrl_c_on_large_data_stops_between_blocks_of_rows(monkeypatch):
 def test_a_sigint_handler_that_does_not_raise_gets_only_the_epochs_done(monkeypatch):
     """An application's own handler (a "graceful stop") that returns: train stops
     after the running chunk and returns the losses of the epochs done, no more."""
-    from fastnn import network
-
     received = []
-    monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 100)
-    monkeypatch.setattr(network, "_CHUNK_SECONDS", 1e-6)
-    sigint_on_call(monkeypatch, network._kernels, "_train", 2)
+    monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 100)
+    monkeypatch.setattr(_config, "CHUNK_SECONDS", 1e-6)
+    sigint_on_call(monkeypatch, packed, "train", 2)
     previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
     try:

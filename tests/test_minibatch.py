@@ -4,35 +4,12 @@ import re
 
 import numpy as np
 import pytest
-from conftest import XOR_X, XOR_Y
+from naive import PARAMS, XOR_X, XOR_Y, numpy_minibatch
 
 import fastnn
 from fastnn import datasets
 
-PARAMS = ["weights_input_hidden", "bias_hidden", "weights_hidden_output", "bias_output"]
 MINIBATCH_RTOL = 1e-10  # 10 epochs of small batches: only summation order differs
-
-
-def numpy_minibatch(X, y, W1, b1, W2, b2, orders, batch, lr, exact):
-    """The tutorial's backward, one batch at a time, in plain NumPy; returns the epoch losses."""
-    n, o = y.shape
-    losses = []
-    for order in orders:
-        total = 0.0
-        for start in range(0, n, batch):
-            rows = order[start : start + batch]
-            xb, yb = X[rows], y[rows]
-            h = 1 / (1 + np.exp(-(xb @ W1 + b1)))
-            p = 1 / (1 + np.exp(-(h @ W2 + b2)))
-            total -= np.sum(yb * np.log(p) + (1 - yb) * np.log(1 - p))
-            od = (p - yb) if exact else (p - yb) * p * (1 - p)
-            hd = od @ W2.T * h * (1 - h)
-            W2 -= h.T @ od * lr
-            b2 -= od.sum(axis=0, keepdims=True) * lr
-            W1 -= xb.T @ hd * lr
-            b1 -= hd.sum(axis=0, keepdims=True) * lr
-        losses.append(total / (n * o))
-    return np.array(losses)
 
 
 def data(n=103, f=3, o=2, seed=5):

@@ -4,10 +4,11 @@ import math
 
 import numpy as np
 import pytest
-from conftest import XOR_X, XOR_Y, parse_losses
+from naive import ACTIVATIONS, PARAMS, XOR_X, XOR_Y, parse_losses, reference_losses
 
 import fastnn
-from fastnn import network, reference
+from fastnn import _config, reference
+from fastnn._kernels import packed, rows
 
 # Tolerances, one per situation.
 ONE_STEP_RTOL = 1e-12  # one forward or backward: only summation order differs
@@ -32,20 +33,6 @@ def pair(*sizes, seed=0, **kwargs):
     np.random.seed(seed)
     fast = fastnn.SimpleNeuralNetwork(*sizes, **kwargs)
     return ref, fast
-
-
-PARAMS = ["weights_input_hidden", "weights_hidden_output", "bias_hidden", "bias_output"]
-ACTIVATIONS = ["hidden_input", "hidden_output", "output_input", "output"]
-
-
-def reference_losses(ref, X, y, epochs, learning_rate):
-    """The reference's forward and backward, epoch by epoch, and the loss of each epoch's forward pass."""
-    losses = []
-    for _ in range(epochs):
-        ref.forward(X)
-        ref.backward(X, y, learning_rate)
-        losses.append(reference.binary_cross_entropy(y, ref.output))
-    return losses
 
 
 def assert_params_close(ref, fast, rtol, atol=0.0):
@@ -347,17 +334,17 @@ def test_verbose_false_prints_nothing_and_epochs_zero(capsys):
 def test_lines_are_printed_as_training_goes(monkeypatch, capsys, path):
     """With a tiny time budget per compiled chunk, lines come out between chunks."""
 
-    monkeypatch.setattr(network, "_CHUNK_SECONDS", 1e-9)
-    monkeypatch.setattr(network, "_FIRST_CHUNK_WORK", 1)
+    monkeypatch.setattr(_config, "CHUNK_SECONDS", 1e-9)
+    monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 1)
     calls = []
-    kernel = "_train" if path == "blocks" else "_hidden_rows"  # called once per chunk, or per block of rows
-    real = getattr(network._kernels, kernel)
+    module, kernel = (packed, "train") if path == "blocks" else (rows, "hidden_rows")  # once per chunk, or per block
+    real = getattr(module, kernel)
 
     def spy(*args):
         calls.append(capsys.readouterr().out.count("Epoch"))
         return real(*args)
 
-    monkeypatch.setattr(network._kernels, kernel, spy)
+    monkeypatch.setattr(module, kernel, spy)
     net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
     net.train(XOR_X, XOR_Y, 1000, 0.1)
     assert len(calls) > 2

@@ -6,11 +6,12 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import XOR_X, XOR_Y
+from naive import PARAMS, XOR_X, XOR_Y, reference_forward
 
 import fastnn
+from fastnn import _config, _layout
+from fastnn._kernels import rows
 
-PARAMS = ["weights_input_hidden", "bias_hidden", "weights_hidden_output", "bias_output"]
 
 
 @pytest.fixture
@@ -32,29 +33,25 @@ def test_predict_proba_equals_forward_and_changes_nothing(dtype, n, path):
 
 
 def test_predict_proba_on_large_data_over_several_chunks_of_rows(monkeypatch):
-    from fastnn import network
-
-    monkeypatch.setattr(network, "_BLAS_MIN_WORK", 0)
-    monkeypatch.setattr(network, "_CHUNK_ELEMENTS", 300 * 5)  # 300 rows a chunk at most: 4 chunks of 250
-    assert len(network._row_chunks(1000, 5)) == 4
+    monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
+    monkeypatch.setattr(_config, "CHUNK_ELEMENTS", 300 * 5)  # 300 rows a chunk at most: 4 chunks of 250
+    assert len(_layout.row_chunks(1000, 5)) == 4
     net = fastnn.SimpleNeuralNetwork(3, 5, 2, seed=1)
     X = np.random.default_rng(2).normal(size=(1000, 3))
     np.testing.assert_allclose(net.predict_proba(X), reference_forward(net, X), rtol=1e-14)
 
 
 def test_large_data_layers_write_their_sigmoids_to_another_array_or_in_place(monkeypatch):
-    """_bias_sigmoid_rows(Z, b, S) with S = Z runs LLVM's scalar loop, 3-5 times slower: forward and
-    predict_proba call it with two arrays, or _bias_sigmoid_in_place with one."""
-    from fastnn import _kernels, network
-
-    monkeypatch.setattr(network, "_BLAS_MIN_WORK", 0)
-    shared, original = [], _kernels._bias_sigmoid_rows
+    """bias_sigmoid_rows(Z, b, S) with S = Z runs LLVM's scalar loop, several times slower: forward and
+    predict_proba call it with two arrays, or bias_sigmoid_in_place with one."""
+    monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
+    shared, original = [], rows.bias_sigmoid_rows
 
     def checked(Z, b, S):
         shared.append(np.shares_memory(Z, S))
         return original(Z, b, S)
 
-    monkeypatch.setattr(_kernels, "_bias_sigmoid_rows", checked)
+    monkeypatch.setattr(rows, "bias_sigmoid_rows", checked)
     net = fastnn.SimpleNeuralNetwork(3, 5, 2, seed=1)
     X = np.random.default_rng(2).normal(size=(1000, 3))
     np.testing.assert_array_equal(net.predict_proba(X), net.forward(X))
@@ -64,15 +61,13 @@ def test_large_data_layers_write_their_sigmoids_to_another_array_or_in_place(mon
 @pytest.mark.parametrize("dtype, big", [(np.float64, 1e300), (np.float32, 1e30)])
 def test_overflowing_products_on_large_data_without_warnings_as_on_small_data(dtype, big, monkeypatch):
     """X W1 overflows to inf, whose sigmoid is 1: the same outputs on both paths, and no RuntimeWarning."""
-    from fastnn import network
-
     net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0, dtype=dtype)
     net.weights_input_hidden = np.full((2, 3), big)
     net.weights_hidden_output = np.ones((3, 1))
     X = np.full((5, 2), big)
     results = {}
     for path, work in [("blocks", 10**18), ("blas", 0)]:
-        monkeypatch.setattr(network, "_BLAS_MIN_WORK", work)
+        monkeypatch.setattr(_config, "BLAS_MIN_WORK", work)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             results[path] = net.predict_proba(X), net.forward(X)
@@ -80,15 +75,6 @@ def test_overflowing_products_on_large_data_without_warnings_as_on_small_data(dt
     for path, (proba, forward) in results.items():
         np.testing.assert_allclose(proba, expected, rtol=1e-6, err_msg=path)
         np.testing.assert_array_equal(forward, proba, err_msg=path)
-
-
-def reference_forward(net, X):
-    from fastnn import reference
-
-    ref = reference.SimpleNeuralNetwork(3, 5, 2)
-    for name in PARAMS:
-        setattr(ref, name, getattr(net, name).copy())
-    return ref.forward(X)
 
 
 def test_predict_and_score(net):

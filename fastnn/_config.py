@@ -1,0 +1,55 @@
+"""fastnn's settings, in one place: sizes that choose a path and cut the work, and the compiler's options.
+
+The engine reads these at call time (``_config.CHUNK_ELEMENTS``, never a
+copy taken at import), so a test may patch them here; the compiler options
+are read once, when the kernels are decorated. Why each value is what it is
+is measured in docs/design.md.
+"""
+
+import contextlib
+
+# Samples per block of the packed layout, at most: a block's activations stay
+# in cache, and the loops over a block are long enough to vectorize.
+MAX_BLOCK = 256
+
+# From this many multiply-adds per epoch in the two dense layers
+# (n_samples x hidden_size x (input_size + output_size)), full-batch training,
+# forward and predict_proba work on rows, with NumPy's BLAS for the products.
+BLAS_MIN_WORK = 2_000_000
+
+# Rows per block there: the block's two (rows x hidden) buffers stay near 16 MB.
+BLAS_BLOCK_ELEMENTS = 1 << 21
+
+# Each block of rows is cut into chunks of about this many hidden activations,
+# one thread's work; a chunk's work stays in cache.
+CHUNK_ELEMENTS = 1 << 17
+
+# train() returns to Python at least this often (seconds of compiled work), to
+# print the tutorial's lines as training goes and to let Ctrl-C through. The
+# first call is sized from the work instead (about 1 ns a multiply-add).
+CHUNK_SECONDS = 0.1
+FIRST_CHUNK_WORK = 2_000_000
+
+# Numba's options for every kernel. fastmath is an explicit subset: "nnan" and
+# "ninf" would let LLVM assume no value is NaN or infinite, and divergence
+# could no longer be seen. exp and log get "contract" alone: "reassoc" would
+# let LLVM fold away their range reduction.
+FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+NJIT = dict(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH)
+INLINE = dict(NJIT, inline="always")
+EXACT = dict(nogil=True, cache=True, error_model="numpy", fastmath={"contract"})
+
+
+@contextlib.contextmanager
+def override(**settings):
+    """Set some of these settings meanwhile (``override(BLAS_MIN_WORK=0)``), then restore them."""
+    module = globals()
+    unknown = [name for name in settings if name not in module or not name.isupper()]
+    if unknown:
+        raise KeyError(f"no fastnn setting named {', '.join(unknown)}")
+    saved = {name: module[name] for name in settings}
+    module.update(settings)
+    try:
+        yield
+    finally:
+        module.update(saved)

@@ -1,0 +1,191 @@
+"""Kernels of the packed layout: whole full-batch epochs of small data in one compiled call.
+
+Data and activations are stored transposed and cut into blocks of samples:
+``(units, n_blocks, width)``, one row per unit (feature, hidden unit or
+output). Every loop over the samples of a block runs from 0 to ``width``
+over unit-stride memory, so LLVM vectorizes it. Columns past ``n_samples``
+are padding: zero input, masked out of the loss and the gradients by ``M``
+(shape ``(1, n_blocks, width)``: 1.0 for a real sample, 0.0 for padding).
+
+The unit of work is one block: its forward pass, its loss and its gradient
+contributions are computed while the block is in cache. A full-batch epoch
+runs the blocks in order, adds their contributions in that order, then
+updates the weights once. The block helpers are inlined by Numba
+(``inline="always"``), so the epoch loop of a tiny network is one function;
+every inlined copy is typed and lowered again, which is most of the first
+run's compile time, so each helper has one call site per kernel where it can.
+"""
+
+from .._config import INLINE, NJIT
+from . import jit
+from ._math import _sigmoid, _sigmoid_derivative, apply_gradients, loss_term, output_delta, zero_sums
+
+
+@jit(**INLINE)
+def _dense_sigmoid(A, W, b, Z, S, blk):
+    """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk."""
+    width = A.shape[2]
+    for j in range(W.shape[1]):
+        for i in range(width):
+            Z[j, blk, i] = 0.0
+        for k in range(W.shape[0]):
+            w = W[k, j]
+            for i in range(width):
+                Z[j, blk, i] += A[k, blk, i] * w
+        bj = b[0, j]
+        for i in range(width):
+            z = Z[j, blk, i] + bj
+            Z[j, blk, i] = z
+            S[j, blk, i] = _sigmoid(z)
+
+
+@jit(**INLINE)
+def forward_block(X, params, acts, blk):
+    """The forward pass of block blk: hidden = sigmoid(X W1 + b1), output = sigmoid(hidden W2 + b2)."""
+    W1, b1, W2, b2 = params
+    hin, hout, oin, out = acts
+    _dense_sigmoid(X, W1, b1, hin, hout, blk)
+    _dense_sigmoid(hout, W2, b2, oin, out, blk)
+
+
+@jit(**INLINE)
+def loss_block(Y, M, out, rule, blk):
+    """-sum of the loss terms over the samples of block blk."""
+    lo, hi, binary, _ = rule
+    total = 0.0
+    for k in range(out.shape[0]):
+        for i in range(out.shape[2]):
+            total += M[0, blk, i] * loss_term(out[k, blk, i], Y[k, blk, i], lo, hi, binary)
+    return -total
+
+
+@jit(**INLINE)
+def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
+    """Add the gradient contributions of block blk to the sums (gW1, gb1, gW2, gb2).
+
+    od = output_delta(out, y) (masked: padding samples add nothing);
+    hd = (W2 od) hout (1 - hout);
+    gW2 += hout od^T, gb2 += sum(od), gW1 += X^T hd^T, gb1 += sum(hd).
+    The sums over samples are written out rather than calls to an inlined
+    helper: every inlined copy costs compile time.
+    """
+    hd, od = deltas
+    gW1, gb1, gW2, gb2 = sums
+    f, h, o, width = X.shape[0], W2.shape[0], W2.shape[1], X.shape[2]
+    for k in range(o):
+        if exact:  # the test outside the loop, which then vectorizes
+            for i in range(width):
+                od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], True) * M[0, blk, i]
+        else:
+            for i in range(width):
+                od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], False) * M[0, blk, i]
+    for j in range(h):
+        for i in range(width):
+            hd[j, blk, i] = 0.0
+        for k in range(o):
+            w = W2[j, k]
+            for i in range(width):
+                hd[j, blk, i] += od[k, blk, i] * w
+        for i in range(width):
+            hd[j, blk, i] *= _sigmoid_derivative(hout[j, blk, i])
+    for k in range(o):
+        s = 0.0
+        for i in range(width):
+            s += od[k, blk, i]
+        gb2[k] += s
+        for j in range(h):
+            s = 0.0
+            for i in range(width):
+                s += hout[j, blk, i] * od[k, blk, i]
+            gW2[j, k] += s
+    for j in range(h):
+        s = 0.0
+        for i in range(width):
+            s += hd[j, blk, i]
+        gb1[j] += s
+        for k in range(f):
+            s = 0.0
+            for i in range(width):
+                s += X[k, blk, i] * hd[j, blk, i]
+            gW1[k, j] += s
+
+
+@jit(**NJIT)
+def backward(X, Y, M, params, sums, hout, out, deltas, lr, exact):
+    """One gradient step from stored activations; deltas use the weights before the update."""
+    zero_sums(sums)
+    for blk in range(X.shape[1]):
+        gradient_block(X, Y, M, params[2], hout, out, deltas, sums, exact, blk)
+    apply_gradients(params, sums, lr)
+
+
+@jit(**INLINE)
+def _kept_losses(kept, count, per, rule, scale, losses, first):
+    """losses[first + s] for the `count` epochs whose outputs are in kept[0] (`per` values each).
+
+    One long loop over all of them, which vectorizes, where a loop per epoch
+    over a few samples would not: the same terms as loss_block, summed per
+    epoch. kept = (outputs, y, mask), y and the mask repeated in the
+    outputs' layout.
+    """
+    outputs, ytile, mtile = kept
+    lo, hi, binary, _ = rule
+    if binary:  # two loops, so that each is free of the test
+        for j in range(count * per):
+            outputs[j] = mtile[j] * loss_term(outputs[j], ytile[j], lo, hi, True)
+    else:
+        for j in range(count * per):
+            outputs[j] = mtile[j] * loss_term(outputs[j], ytile[j], lo, hi, False)
+    for s in range(count):
+        total = 0.0
+        for j in range(s * per, (s + 1) * per):
+            total += outputs[j]
+        losses[first + s] = -total * scale
+
+
+@jit(**NJIT)
+def train(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule):
+    """len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update.
+
+    With no epoch (len(losses) == 0), only the forward pass: this is what
+    forward() runs, so that the tutorial's script (train, then forward)
+    compiles and loads a single kernel. Only X and the weights are read
+    then, and the activations written; nothing else is touched.
+
+    Each epoch's output is copied into kept[0]; once it holds the outputs of
+    as many epochs as fit (at least one), _kept_losses computes their losses
+    together, in one long loop that vectorizes, off the epochs' own chain of
+    work.
+
+    Nothing here checks for NaN or overflow: the caller checks the losses and
+    the weights after each call, which costs nothing per epoch. (Checking here
+    would also need care: under FASTMATH, "nsz" with "reassoc" lets LLVM
+    rewrite np.isfinite(w - g * lr) to True.)
+    """
+    epochs = losses.shape[0]
+    out = acts[3]
+    count = 0.0  # M.sum(), written out: the array method costs compile time
+    for blk in range(M.shape[1]):
+        for i in range(M.shape[2]):
+            count += M[0, blk, i]
+    scale = 1.0 / (count * out.shape[0]) if epochs > 0 else 0.0
+    flat = out.reshape(-1)
+    per = flat.shape[0]
+    slots = kept[0].shape[0] // per
+    first = 0
+    for e in range(max(epochs, 1)):  # one call site of each helper: every inlined copy costs compile time
+        if epochs > 0:
+            zero_sums(sums)
+        for blk in range(X.shape[1]):
+            forward_block(X, params, acts, blk)
+            if epochs > 0:
+                gradient_block(X, Y, M, params[2], acts[1], out, deltas, sums, rule[3], blk)
+        if epochs == 0:
+            return
+        base = (e - first) * per
+        for j in range(per):
+            kept[0][base + j] = flat[j]
+        apply_gradients(params, sums, lr)
+        if e - first == slots - 1 or e == epochs - 1:
+            _kept_losses(kept, e - first + 1, per, rule, scale, losses, first)
+            first = e + 1

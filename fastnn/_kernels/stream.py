@@ -1,0 +1,65 @@
+"""Kernels that stream rows: X and Y stay as the caller holds them, (n_samples, units) in C order.
+
+Each block of rows is gathered into one block of the packed layout
+(n_blocks = 1) and run through the packed layout's block kernels, so memory
+beyond the data is a block, not a copy: mini-batch training and prediction.
+"""
+
+from .._config import INLINE, NJIT
+from . import jit
+from ._math import apply_gradients, zero_sums
+from .packed import forward_block, gradient_block, loss_block
+
+
+@jit(**INLINE)
+def _gather(A, order, start, stop, B):
+    """B[:, 0, i] = A[order[start + i]] for i < stop - start (A[start + i] if order is empty); zeros after."""
+    count = stop - start
+    for i in range(count):
+        r = order[start + i] if order.shape[0] else start + i
+        for k in range(A.shape[1]):
+            B[k, 0, i] = A[r, k]
+    for k in range(A.shape[1]):
+        for i in range(count, B.shape[2]):
+            B[k, 0, i] = 0.0
+
+
+@jit(**NJIT)
+def train_batches(X, Y, order, span, params, sums, block, acts, deltas, lr, rule, loss_sum):
+    """Mini-batch steps on rows order[start:stop], span = (start, stop, batch); adds the loss of every block before its update to loss_sum[0].
+
+    block = (Xb, Yb, Mb), one packed block. A batch wider than the block is
+    run as several blocks whose gradients are summed in order before its one
+    update. The loss is added block by block to loss_sum, so that its
+    rounding does not depend on how an epoch is cut into calls.
+    """
+    start, stop, batch = span
+    Xb, Yb, Mb = block
+    width = Xb.shape[2]
+    for first in range(start, stop, batch):
+        last = min(stop, first + batch)
+        zero_sums(sums)
+        for s in range(first, last, width):
+            e = min(last, s + width)
+            _gather(X, order, s, e, Xb)
+            _gather(Y, order, s, e, Yb)
+            for i in range(width):
+                Mb[0, 0, i] = 1.0 if i < e - s else 0.0
+            forward_block(Xb, params, acts, 0)
+            loss_sum[0] += loss_block(Yb, Mb, acts[3], rule, 0)
+            gradient_block(Xb, Yb, Mb, params[2], acts[1], acts[3], deltas, sums, rule[3], 0)
+        apply_gradients(params, sums, lr)
+
+
+@jit(**NJIT)
+def predict(X, params, P, order, Xb, acts):
+    """P = sigmoid(sigmoid(X W1 + b1) W2 + b2), row by row as (n_samples, output_size); order is empty."""
+    width = Xb.shape[2]
+    out = acts[3]
+    for s in range(0, X.shape[0], width):
+        e = min(X.shape[0], s + width)
+        _gather(X, order, s, e, Xb)
+        forward_block(Xb, params, acts, 0)
+        for i in range(e - s):
+            for k in range(P.shape[1]):
+                P[s + i, k] = out[k, 0, i]

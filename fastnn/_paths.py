@@ -1,0 +1,280 @@
+"""The paths through the data: which one a shape takes, a runner for each way of training, the forward passes.
+
+Every path gets X (and Y) already checked: C-ordered rows of the network's
+dtype. A runner lays them out for its kernels once, then ``run(losses,
+start, stop, interrupt)`` trains epochs [start, stop) into ``losses`` and
+returns the epoch it stopped at (``stop``, or earlier if ``interrupt``
+became pending), and ``keep_activations()`` gives the network the
+activation attributes of its last epoch. The driver in ``_training.py``
+decides how many epochs each call runs.
+
+- PackedEpochs: full batch on small data, packed layout, the epochs of a
+  call in one compiled call;
+- RowEpochs: full batch on large data, blocks of rows cut into chunks on
+  all cores, the products by BLAS;
+- BatchEpochs: mini-batches, rows gathered a block at a time.
+"""
+
+import math
+import time
+
+import numpy as np
+
+from . import _config, _threads
+from ._kernels import _math, packed, rows, stream
+from ._layout import arena, block_rows, blocks, mask, pack, row_chunks, unpack
+from .functions import _clip_bounds
+
+
+def uses_rows(n, sizes):
+    """Whether n samples take the row path: from BLAS_MIN_WORK multiply-adds per epoch in the two dense layers."""
+    f, h, o = sizes
+    return n * h * (f + o) >= _config.BLAS_MIN_WORK
+
+
+def work_per_sample(sizes):
+    """Multiply-adds and sigmoids of one sample's epoch, about: what sizes the first call of training."""
+    f, h, o = sizes
+    return h * (f + o + 2) + o
+
+
+def next_chunk(chunk, elapsed):
+    """The next amount of work: about CHUNK_SECONDS of it, growing at most 8-fold."""
+    return max(1, int(chunk * min(8.0, _config.CHUNK_SECONDS / max(elapsed, 1e-9))))
+
+
+def _rule(net, binary):
+    """The loss's and the output delta's settings: (lo, hi, binary, exact)."""
+    lo, hi = _clip_bounds(net.dtype)
+    return lo, hi, binary, net.gradient == "exact"
+
+
+def _packed_buffers(net, n):
+    """Packed buffers for the activations (hin, hout, oin, out) and the deltas (hd, od) of n samples."""
+    h, o, shape = net.hidden_size, net.output_size, blocks(n)
+    buffers = arena([(h, *shape), (h, *shape), (o, *shape), (o, *shape), (h, *shape), (o, *shape)], net.dtype)
+    return tuple(buffers[:4]), tuple(buffers[4:])
+
+
+# Small data: the packed layout.
+
+
+class PackedEpochs:
+    """Full-batch epochs on small data, all the epochs of a call in one compiled call (no stop within it)."""
+
+    def __init__(self, net, X, Y, binary, lr):
+        self.net, self.n, self.lr, self.rule = net, X.shape[0], lr, _rule(net, binary)
+        self.X, self.Y, self.M = pack(X), pack(Y), mask(self.n, net.dtype)
+        self.acts, self.deltas = _packed_buffers(net, self.n)
+        # The outputs of up to 256 epochs (at most 2**16 values) are kept and
+        # their losses computed together (see packed.train).
+        size = self.Y.size
+        slots = max(1, min(256, (1 << 16) // size))
+        kept, ytile, mtile = np.empty((3, slots, size))
+        ytile[...] = self.Y.reshape(-1)
+        mtile.reshape(slots * net.output_size, -1)[...] = self.M.reshape(-1)
+        self.kept = (kept.reshape(-1), ytile.reshape(-1), mtile.reshape(-1))
+
+    def run(self, losses, start, stop, interrupt):
+        packed.train(
+            self.X, self.Y, self.M, self.net._params(), self.net._sums, self.acts, self.deltas, self.kept,
+            losses[start:stop], self.lr, self.rule,
+        )
+        return stop
+
+    def keep_activations(self):
+        self.net._keep(tuple(unpack(a, self.n) for a in self.acts))
+
+
+def forward_packed(net, X):
+    """The activations (hin, hout, oin, out) of X, by packed.train with no epoch: training's own kernel."""
+    n = X.shape[0]
+    acts, deltas = _packed_buffers(net, n)
+    # Only X, the weights and the activations are used; the other arguments
+    # have the types of training's, so that no other variant is compiled.
+    unused = np.empty(0)
+    packed.train(
+        pack(X), acts[3], acts[3], net._params(), net._sums, acts, deltas, (unused,) * 3, unused, 0.0,
+        _rule(net, True),
+    )
+    return tuple(unpack(a, n) for a in acts)
+
+
+def backward_packed(net, X, Y, hout, out, lr):
+    """One gradient step from the activations hout and out (rows) of X."""
+    n = X.shape[0]
+    deltas = arena([(net.hidden_size, *blocks(n)), (net.output_size, *blocks(n))], net.dtype)
+    packed.backward(
+        pack(X), pack(Y), mask(n, net.dtype), net._params(), net._sums, pack(hout), pack(out), tuple(deltas), lr,
+        net.gradient == "exact",
+    )
+
+
+def predict(net, X):
+    """The network's output for rows X, with no attribute set."""
+    if uses_rows(X.shape[0], net._sizes()):
+        return forward_rows(X, net._params(), activations=False)
+    n, (f, h, o) = X.shape[0], net._sizes()
+    width = blocks(n)[1]
+    proba = np.empty((n, o), net.dtype)
+    Xb, *acts = arena([(f, 1, width), (h, 1, width), (h, 1, width), (o, 1, width), (o, 1, width)], net.dtype)
+    stream.predict(X, net._params(), proba, np.empty(0, np.int64), Xb, tuple(acts))
+    return proba
+
+
+# Large data: rows, cut into blocks and chunks.
+
+
+def forward_rows(X, params, activations=True):
+    """The forward pass over rows: (hidden_input, hidden_output, output_input, output), or the output alone.
+
+    In chunks of rows on all cores, as training: the products by BLAS on one
+    thread each, the biases and sigmoids by a row kernel. With
+    activations=False the hidden layer is held a chunk at a time.
+    """
+    W1, b1, W2, b2 = params
+    n, h, o = X.shape[0], W1.shape[1], W2.shape[1]
+    out = np.empty((n, o), W1.dtype)
+    hin, hout, oin = (np.empty((n, units), W1.dtype) for units in (h, h, o)) if activations else (None,) * 3
+
+    def chunk(c, first, stop):
+        part = slice(first, stop)
+        if activations:
+            np.matmul(X[part], W1, out=hin[part])
+            rows.bias_sigmoid_rows(hin[part], b1, hout[part])
+            np.matmul(hout[part], W2, out=oin[part])
+            rows.bias_sigmoid_rows(oin[part], b2, out[part])
+        else:  # each layer's output over its input
+            H = np.matmul(X[part], W1)
+            rows.bias_sigmoid_in_place(H, b1)
+            np.matmul(H, W2, out=out[part])
+            rows.bias_sigmoid_in_place(out[part], b2)
+
+    with _threads.one_blas_thread():
+        _threads.map_chunks(chunk, row_chunks(n, h))
+    return (hin, hout, oin, out) if activations else out
+
+
+class RowEpochs:
+    """Full-batch epochs on rows, the products by BLAS; returns to Python between blocks of rows.
+
+    A chunk is one thread's work: Z = X W1 (BLAS, one thread), then
+    rows.hidden_rows does the rest of the forward pass, the loss, the deltas
+    and the sums for b1, W2 and b2, then X^T HD (BLAS, one thread) gives its
+    sum for W1. The chunks' sums are added in chunk order, so the result
+    does not depend on the number of threads. BLAS is held to one thread
+    meanwhile: its own threads would compete with these for the cores, and
+    its float32 products are not bitwise the same with another thread count.
+    """
+
+    def __init__(self, net, X, Y, binary, lr):
+        self.net, self.X, self.Y, self.lr, self.rule = net, X, Y, lr, _rule(net, binary)
+        self.n, (f, h, o) = X.shape[0], net._sizes()
+        n = self.n
+        self.rows = block_rows(n, h)
+        chunks = len(row_chunks(self.rows, h)) + 1  # at most, for any block
+        self.Z, self.HD, self.od = arena([(self.rows, h), (self.rows, h), (self.rows, o)], net.dtype)
+        # Each chunk's sums, (gW1, gb1, gW2, gb2): gW1 in the network's dtype
+        # (a BLAS product), the others in float64.
+        (PW1,) = arena([(chunks, f, h)], net.dtype)
+        self.partials = (PW1, *arena([(chunks, h), (chunks, h, o), (chunks, o)], np.dtype(np.float64)))
+        self.last_params = None
+
+    def _chunk(self, start, c, first, stop):
+        """Rows [start + first, start + stop) of X, chunk c of the block from `start`; returns its loss."""
+        X, W1 = self.X[start + first : start + stop], self.net._params()[0]
+        Z, HD = self.Z[first:stop], self.HD[first:stop]
+        sums = tuple(p[c] for p in self.partials)
+        np.matmul(X, W1, out=Z)
+        loss = rows.hidden_rows(Z, self.Y[start + first : start + stop], self.net._params(), HD, self.od[first:stop],
+                                self.rule, sums)
+        np.matmul(X.T, HD, out=sums[0])
+        return loss
+
+    def _block(self, start):
+        """One block of rows from `start`: its chunks' sums added to the gradient sums in order; returns its loss."""
+        n, h = self.X.shape[0], self.net.hidden_size
+        bounds = row_chunks(min(self.rows, n - start), h)
+        losses = _threads.map_chunks(lambda c, first, stop: self._chunk(start, c, first, stop), bounds)
+        rows.fold_chunk_sums(len(bounds), self.partials, self.net._sums, start == 0)
+        return sum(losses)  # in chunk order
+
+    def run(self, losses, start, stop, interrupt):
+        n, o = self.X.shape[0], self.net.output_size
+        with _threads.one_blas_thread():
+            for e in range(start, stop):
+                before = [p.copy() for p in self.net._params()]  # the activation attributes come from these
+                total = 0.0
+                for first in range(0, n, self.rows):
+                    if interrupt is not None and interrupt.pending:
+                        return e  # the weights change only at the epoch's end
+                    total += self._block(first)
+                losses[e] = total / (n * o)
+                _math.apply_gradients(self.net._params(), self.net._sums, self.lr)
+                self.last_params = before
+        return stop
+
+    def keep_activations(self):
+        # Computed from X when first read, so that training never holds them all.
+        self.net._keep((None,) * 4, pending=(self.X, self.last_params))
+
+
+# Mini-batches.
+
+
+class BatchEpochs:
+    """Mini-batch epochs on rows, gathered a block at a time; returns to Python every CHUNK_SECONDS or so.
+
+    The epochs' orders are drawn from the network's generator as each epoch
+    starts, and kept while the driver may replay them (a divergence search).
+    Sets no activation attribute.
+    """
+
+    def __init__(self, net, X, Y, binary, lr, batch, shuffle, report):
+        self.net, self.X, self.Y, self.lr, self.rule = net, X, Y, lr, _rule(net, binary)
+        self.batch, self.shuffle, self.report = batch, shuffle, report
+        self.n, (f, h, o) = X.shape[0], net._sizes()
+        width = blocks(min(batch, self.n))[1]
+        shapes = [(f, 1, width), (o, 1, width), (1, 1, width)] + [(u, 1, width) for u in (h, h, o, o, h, o)]
+        buffers = arena(shapes, net.dtype)
+        self.block, self.acts, self.deltas = tuple(buffers[:3]), tuple(buffers[3:7]), tuple(buffers[7:])
+        self.orders, self.in_order, self.loss_sum = {}, np.empty(0, np.int64), np.zeros(1)
+        # Rows per call: whole batches, sized like the full batch's first call.
+        self.rows = max(1, _config.FIRST_CHUNK_WORK // work_per_sample(net._sizes()) // batch) * batch
+
+    def _order(self, e, start):
+        """Epoch e's order of the rows: drawn when it first runs, kept while a replay from `start` may need it."""
+        if e not in self.orders:
+            self.orders = {k: v for k, v in self.orders.items() if k >= start}
+            rng = np.random if self.net._rng is None else self.net._rng  # None: NumPy's global state
+            self.orders[e] = rng.permutation(self.X.shape[0]).astype(np.int64, copy=False) if self.shuffle else self.in_order
+        return self.orders[e]
+
+    def run(self, losses, start, stop, interrupt):
+        """Epochs [start, stop); one that diverges ends the call, its loss or weights not finite, for the driver to find."""
+        n, o, batch = self.X.shape[0], self.net.output_size, self.batch
+        params = self.net._params()
+        for e in range(start, stop):
+            order = self._order(e, start)
+            self.loss_sum[0], done = 0.0, 0
+            while done < n:
+                if interrupt is not None and interrupt.pending:
+                    return e  # within the epoch: its loss is incomplete
+                last = min(n, done + self.rows)
+                began = time.perf_counter()
+                stream.train_batches(
+                    self.X, self.Y, order, (done, last, batch), params, self.net._sums, self.block, self.acts,
+                    self.deltas, self.lr, self.rule, self.loss_sum,
+                )
+                elapsed = time.perf_counter() - began
+                total, done = self.loss_sum[0], last
+                if not (math.isfinite(total) and all(np.isfinite(p).all() for p in params)):
+                    losses[e] = total / (done * o)  # the driver tells a loss from an update that diverged
+                    return e + 1
+                self.rows = min(n + batch, max(batch, next_chunk(self.rows, elapsed) // batch * batch))
+                self.report.partial(e + done / n, total / (done * o))
+            losses[e] = total / (n * o)
+        return stop
+
+    def keep_activations(self):
+        pass

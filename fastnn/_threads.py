@@ -1,0 +1,214 @@
+"""The threads of large data: helpers that run chunks of rows beside the caller, and BLAS held to one thread.
+
+The chunks of one call are claimed in turn by the calling thread and
+NUMBA_NUM_THREADS - 1 helper threads; each result is kept at its chunk's
+index, so sums over chunks are added in chunk order whichever thread ran
+them. Meanwhile NumPy's BLAS runs each product on one thread
+(threadpoolctl): its own threads would compete with these for the cores.
+"""
+
+import contextlib
+import itertools
+import os
+import threading
+
+import numpy as np
+from numba.core import config as numba_config
+
+
+class _Job:
+    """The chunks of one _map_chunks call, claimed in turn by whichever thread is free.
+
+    Each result is kept at its chunk's index, whoever ran it. The first
+    exception stops the claiming and is raised by the caller.
+    """
+
+    def __init__(self, work, bounds):
+        self.work, self.bounds = work, bounds
+        self.claim = itertools.count().__next__  # one C call: atomic under the GIL
+        self.results = [None] * len(bounds)
+        self.error = None
+        self.helping = 0  # helper threads inside run()
+        self.closed = False
+        self.cond = threading.Condition()
+
+    def run(self):
+        while self.error is None:
+            c = self.claim()
+            if c >= len(self.bounds):
+                return
+            try:
+                self.results[c] = self.work(c, *self.bounds[c])
+            except BaseException as exc:
+                self.error = self.error or exc
+                return
+
+    def help(self):
+        """run() on a helper thread, unless the caller has already closed the job."""
+        with self.cond:
+            if self.closed:
+                return
+            self.helping += 1
+        try:
+            self.run()
+        finally:
+            with self.cond:
+                self.helping -= 1
+                self.cond.notify_all()
+
+    def close(self):
+        """No helper joins from now on; returns when those that did are done (their chunks write the caller's buffers).
+
+        An exception while waiting (Ctrl-C) stops the claiming and is raised
+        once the helpers are done, not before.
+        """
+        interrupted = None
+        with self.cond:
+            self.closed = True
+            while self.helping:
+                try:
+                    self.cond.wait()
+                except BaseException as exc:
+                    self.error = self.error or exc
+                    interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
+
+
+class _Helpers:
+    """Threads that run chunks of rows beside the thread that asks for them.
+
+    The asking thread runs chunks too, so with NUMBA_NUM_THREADS threads in
+    all there are NUMBA_NUM_THREADS - 1 helpers. They sleep on a semaphore
+    between calls: a call wakes them once and does not wait for a helper that
+    wakes after the work is done (a thread pool's wake-up costs more: see
+    docs/design.md). One call at a time: map returns None to a thread that
+    finds them busy (another training), which then runs its chunks itself.
+    """
+
+    def __init__(self, count):
+        self.count = count
+        self.busy = threading.Lock()
+        self.wake = threading.Semaphore(0)
+        self.job = None
+        for i in range(count):
+            threading.Thread(target=self._serve, name=f"fastnn-{i}", daemon=True).start()
+
+    def _serve(self):
+        while True:
+            self.wake.acquire()
+            job = self.job
+            if job is not None:
+                job.help()
+
+    def map(self, work, bounds):
+        if not self.busy.acquire(blocking=False):
+            return None
+        try:
+            job = self.job = _Job(work, bounds)
+            for _ in range(min(self.count, len(bounds) - 1)):
+                self.wake.release()
+            try:
+                job.run()
+            except BaseException as exc:
+                job.error = job.error or exc
+                raise
+            finally:
+                job.close()
+        finally:
+            self.job = None
+            self.busy.release()
+        if job.error is not None:
+            raise job.error
+        return job.results
+
+
+_lock = threading.Lock()
+_helpers = None
+_blas = {"controller": None, "limiter": None, "users": 0}
+
+
+def _reset_after_fork():
+    """A forked child has none of the parent's threads: it makes its own helpers when it needs them."""
+    global _lock, _helpers
+    _lock, _helpers = threading.Lock(), None
+    _blas.update(controller=None, limiter=None, users=0)
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def helpers():
+    """The helper threads that run chunks of rows, or None for one thread.
+
+    NUMBA_NUM_THREADS threads in all (all cores unless set), read when they
+    are first needed.
+    """
+    global _helpers
+    threads = numba_config.NUMBA_NUM_THREADS
+    if threads < 2:
+        return None
+    with _lock:
+        if _helpers is None:
+            _helpers = _Helpers(threads - 1)
+        return _helpers
+
+
+def map_chunks(work, bounds):
+    """[work(c, first, stop) for chunk c of bounds], on all the threads when there are several chunks.
+
+    Each chunk ignores floating-point errors, on whichever thread runs it
+    (np.errstate is per thread): a product that overflows gives inf, and the
+    sigmoid 0 or 1, as in the compiled kernels; train reports it as
+    FloatingPointError.
+    """
+
+    def quiet(c, first, stop):
+        with np.errstate(all="ignore"):
+            return work(c, first, stop)
+
+    pool = helpers()
+    results = pool.map(quiet, bounds) if pool is not None and len(bounds) > 1 else None
+    if results is None:
+        results = [quiet(c, first, stop) for c, (first, stop) in enumerate(bounds)]
+    return results
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """NumPy's BLAS runs each product on one thread meanwhile (threadpoolctl).
+
+    The limit is process-wide, as OpenBLAS's own, and trainings in several
+    threads share it: the first to start sets it, the last to end restores
+    what was there before. threadpoolctl (from 3.8) lets only one "controlling"
+    thread change OpenBLAS's limit and silently ignores the others, so each
+    change here first releases that control. (Where BLAS keeps a limit per
+    thread, an OpenMP build, this one does not reach the helper threads.)
+    """
+    with _lock:
+        if _blas["users"] == 0:
+            if _blas["controller"] is None:
+                from threadpoolctl import ThreadpoolController  # here: the tutorial's small data never needs it
+
+                _blas["controller"] = ThreadpoolController()  # finds the BLAS libraries once
+            _release_blas_control()
+            _blas["limiter"] = _blas["controller"].limit(limits=1, user_api="blas")
+        _blas["users"] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _blas["users"] -= 1
+            if _blas["users"] == 0:
+                _release_blas_control()
+                _blas["limiter"].restore_original_limits()
+                _blas["limiter"] = None
+                _release_blas_control()
+
+
+def _release_blas_control():
+    import threadpoolctl
+
+    release = getattr(getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None)
+    if release is not None:  # threadpoolctl >= 3.8
+        release(force=True)

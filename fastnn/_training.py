@@ -1,0 +1,155 @@
+"""The epoch driver: every kind of training runs through `train` here, whatever its path.
+
+It cuts the epochs into calls of about CHUNK_SECONDS of compiled work, so
+that the tutorial's lines are printed as training goes and Ctrl-C gets
+through; after each call it checks the losses and the weights, and if they
+are not finite it replays the call's epochs from its start, in halves (the
+kernels are deterministic), to find the epoch that diverged and keep the
+weights it started from.
+"""
+
+import signal
+import threading
+import time
+
+import numpy as np
+
+from . import _config
+from ._paths import next_chunk, work_per_sample
+from ._progress import Progress
+
+try:
+    import _signal  # signal's C module: its functions without the enum conversions, much cheaper a call
+except ImportError:  # another Python implementation
+    _signal = signal
+
+
+def train(net, runner, epochs, lr, report):
+    """`epochs` epochs of `runner` on `net`; returns and keeps (net.loss_history) the losses of the epochs done."""
+    losses = np.empty(epochs)
+    net.loss_history = losses[:0]
+    if epochs == 0:
+        return losses
+    params = net._params()
+    # The first call is sized from the work per epoch, later ones from measured time.
+    done = 0
+    chunk = max(1, _config.FIRST_CHUNK_WORK // (runner.n * work_per_sample(net._sizes())))
+    with _DeferredInterrupt() as interrupt:
+        while done < epochs and not interrupt.pending:
+            saved = [p.copy() for p in params]
+            began = time.perf_counter()
+            stop = runner.run(losses, done, min(epochs, done + chunk), interrupt)
+            elapsed = time.perf_counter() - began
+            if stop == done:
+                break  # interrupted within its first epoch: nothing changed
+            diverged = not (np.isfinite(losses[done:stop]).all() and _finite(params))
+            if diverged:
+                _restore(params, saved)
+                stop = _find_divergence(runner, params, losses, done, stop)
+            report.epochs(done, stop, losses)
+            runner.keep_activations()
+            net.loss_history = losses[:stop]
+            if diverged:
+                what = "loss" if not np.isfinite(losses[stop]) else "weights after the update"
+                raise FloatingPointError(
+                    f"training diverged at epoch {stop}: the {what} would be NaN or infinite "
+                    f"(learning_rate={lr!r} is probably too large). The network keeps the weights "
+                    f"that epoch started from; loss_history holds the {stop} finite losses before it."
+                )
+            chunk = next_chunk(chunk, elapsed)
+            done = stop
+    return net.loss_history
+
+
+def _finite(params):
+    return all(np.isfinite(p).all() for p in params)
+
+
+def _restore(params, saved):
+    for p, q in zip(params, saved):
+        p[...] = q
+
+
+def _find_divergence(runner, params, losses, start, stop):
+    """The first epoch in [start, stop) whose loss or update is not finite, from the weights at `start`.
+
+    The epochs are replayed in halves (about 2 log2(stop - start) calls).
+    Leaves the weights that epoch started from and the activations of its
+    forward pass.
+    """
+    while stop - start > 1:
+        middle = (start + stop) // 2
+        saved = [p.copy() for p in params]
+        runner.run(losses, start, middle, None)
+        if np.isfinite(losses[start:middle]).all() and _finite(params):
+            start = middle
+        else:
+            _restore(params, saved)
+            stop = middle
+    saved = [p.copy() for p in params]
+    runner.run(losses, start, start + 1, None)
+    _restore(params, saved)
+    return start
+
+
+class Report:
+    """What train shows as it goes: the tutorial's lines (verbose=True), a progress bar, or nothing."""
+
+    def __init__(self, verbose, epochs):
+        self.lines = verbose is True
+        self.bar = Progress(epochs) if verbose == "progress" and epochs else None
+
+    def epochs(self, start, stop, losses):
+        """Epochs [start, stop) are done."""
+        if self.lines:
+            # The tutorial's lines for these epochs, in one write.
+            first = -(-start // 100) * 100
+            lines = [f"Epoch {e}, Loss: {loss}" for e, loss in zip(range(first, stop, 100), losses[first:stop:100].tolist())]
+            if lines:
+                print("\n".join(lines))
+        if self.bar and stop:
+            self.bar.update(stop, losses[stop - 1])
+
+    def partial(self, done, loss):
+        """`done` epochs (a fraction) are done; `loss` is the running loss of the current one."""
+        if self.bar:
+            self.bar.update(done, loss)
+
+    def close(self, losses):
+        """Training ended after len(losses) epochs (nothing is drawn if it never started)."""
+        if self.bar and self.bar.last_draw is not None:
+            self.bar.update(len(losses), losses[-1] if len(losses) else None, final=True)
+
+
+class _DeferredInterrupt:
+    """Holds Ctrl-C (SIGINT) while compiled work runs; re-delivers it between chunks.
+
+    A compiled loop cannot be interrupted, and a KeyboardInterrupt raised at an
+    arbitrary point of the Python loop around it could leave the network's
+    attributes half-set. Inside this context the first SIGINT only sets
+    ``pending``; on exit, after the state is consistent, the previous handler
+    is restored and called, which raises KeyboardInterrupt as usual. Only the
+    main thread can handle signals: elsewhere this does nothing.
+    """
+
+    def __init__(self):
+        self.pending = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        self.pending = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            previous = _signal.getsignal(signal.SIGINT)
+            if callable(previous):
+                self._previous = previous
+                _signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._previous is not None:
+            _signal.signal(signal.SIGINT, self._previous)
+            if self.pending and exc_type is None:
+                self._previous(signal.SIGINT, None)
+        return False

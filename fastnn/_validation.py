@@ -1,0 +1,185 @@
+"""Every argument check of fastnn's public API, each one built from a few small checkers.
+
+A check either returns the value in the one form the engine uses (a Python
+int or float, a C-ordered array of the network's dtype) or raises a
+TypeError (wrong kind of value) or ValueError (right kind, wrong value)
+whose message names the argument, says what was expected and what came.
+Nothing here changes any state, so a method that checks all its arguments
+first leaves the network as it was when one is bad.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+# A set: membership by hash first, as np.dtype(np.float64) == None is True.
+DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
+GRADIENTS = ("tutorial", "exact")
+
+
+def _is_bool(value):
+    return isinstance(value, (bool, np.bool_))
+
+
+def check_number(name, value, what, *, integer=False, low=None, high=None, open_low=False, open_high=False,
+                 allow_none=False):
+    """value as an int (integer=True) or a finite float, within [low, high] (an end excluded if open).
+
+    `what` completes "{name} must be ...", as "a positive integer".
+    """
+    if value is None and allow_none:
+        return None
+    kind = numbers.Integral if integer else numbers.Real
+    if _is_bool(value) or not isinstance(value, kind):
+        raise TypeError(f"{name} must be {what}, got {value!r} of type {type(value).__name__}")
+    try:
+        number = int(value) if integer else float(value)
+    except OverflowError:  # an int beyond float's range: not finite
+        number = math.inf
+    if not (
+        (integer or math.isfinite(number))
+        and (low is None or (number > low if open_low else number >= low))
+        and (high is None or (number < high if open_high else number <= high))
+    ):
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return number
+
+
+def check_size(name, value):
+    return check_number(name, value, "a positive integer", integer=True, low=1)
+
+
+def check_epochs(epochs):
+    return check_number("epochs", epochs, "a non-negative integer", integer=True, low=0)
+
+
+def check_batch_size(batch_size):
+    return check_number("batch_size", batch_size, "None or a positive integer", integer=True, low=1, allow_none=True)
+
+
+def check_learning_rate(learning_rate):
+    return check_number("learning_rate", learning_rate, "a finite positive number", low=0, open_low=True)
+
+
+def check_threshold(threshold):
+    return check_number("threshold", threshold, "a number in [0, 1]", low=0, high=1)
+
+
+def check_choice(name, value, choices):
+    if not (isinstance(value, str) and value in choices):
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def check_flag(name, value):
+    if not _is_bool(value):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def check_verbose(verbose):
+    if _is_bool(verbose):
+        return bool(verbose)
+    if isinstance(verbose, str) and verbose == "progress":
+        return verbose
+    raise ValueError(f"verbose must be True, False or 'progress', got {verbose!r}")
+
+
+def check_dtype(dtype):
+    try:
+        dt = None if dtype is None else np.dtype(dtype)  # np.dtype(None) would be float64
+    except (TypeError, ValueError):
+        dt = None
+    if dt not in DTYPES:
+        raise TypeError(f"dtype must be numpy.float32 or numpy.float64, got {dtype!r}")
+    return dt
+
+
+def resolve_seed(seed):
+    """None (NumPy's global state), or the numpy.random.Generator that `seed` names."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, numbers.Integral) and not _is_bool(seed):
+        if seed < 0:
+            raise ValueError(f"seed must be None, a non-negative int or a numpy.random.Generator, got {seed!r}")
+        return np.random.default_rng(seed)
+    raise TypeError(f"seed must be None, an int or a numpy.random.Generator, got {seed!r}")
+
+
+# Arrays.
+
+
+def real_array(name, value, expected):
+    """value as an ndarray of bool, int or float; `expected` says what was asked for, if it is not an array."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} must be {expected}, got {type(value).__name__} ({exc})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must hold real numbers (bool, int or float), got dtype {arr.dtype}")
+    return arr
+
+
+def matrix(name, value, n_cols, cols_what, n_rows=None):
+    """value as a 2-D real ndarray of n_cols columns (and n_rows rows, if given), as it came."""
+    arr = real_array(name, value, "a 2-dimensional numeric array")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional, got an array of shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must have at least one row, got an array of shape {arr.shape}")
+    if n_rows is not None and arr.shape[0] != n_rows:
+        raise ValueError(f"{name} must have {n_rows} rows, one per row of X, got {arr.shape[0]}")
+    if arr.shape[1] != n_cols:
+        raise ValueError(f"{name} must have {n_cols} columns ({cols_what}), got an array of shape {arr.shape}")
+    return arr
+
+
+def _check_finite(name, came, converted, dtype):
+    # Integers and bools are finite in float32 too; floats may not be.
+    if came.dtype.kind != "f":
+        return
+    flat = converted.reshape(-1)  # a view: converted is C-ordered
+    # A slice at a time, so that checking large data needs little memory.
+    step = 1 << 20
+    if not all(np.isfinite(flat[i : i + step]).all() for i in range(0, flat.size, step)):
+        raise ValueError(f"{name} must be finite in {dtype}, got NaN or infinity")
+
+
+def rows(name, value, n_cols, cols_what, dtype, n_rows=None):
+    """A checked 2-D array as C-ordered (n_rows, n_cols) rows of `dtype`: the array itself if it already is."""
+    arr = matrix(name, value, n_cols, cols_what, n_rows)
+    with np.errstate(over="ignore"):  # too large for float32: inf, reported below
+        out = np.ascontiguousarray(arr, dtype=dtype)
+    _check_finite(name, arr, out, dtype)
+    return out
+
+
+def targets(y, n_rows, output_size, dtype):
+    """Checked targets as rows of `dtype`, and whether every target is exactly 0 or 1."""
+    Y = rows("y", y, output_size, "output_size", dtype, n_rows=n_rows)
+    low, high = Y.min(), Y.max()
+    if low < 0 or high > 1:
+        raise ValueError(f"y must hold targets in [0, 1], got values from {low} to {high}")
+    binary = np.asarray(y).dtype.kind in "biu" or bool(np.all((Y == 0) | (Y == 1)))
+    return Y, binary
+
+
+def labels(y, n_rows, output_size):
+    """Checked 0/1 labels, as they came (for score)."""
+    arr = matrix("y", y, output_size, "output_size", n_rows=n_rows)
+    if not np.all((arr == 0) | (arr == 1)):
+        raise ValueError("y must hold labels 0 or 1 to be scored, got other values")
+    return arr
+
+
+def param(name, value, shape, dtype):
+    """value as a new C-ordered array of `dtype`, after checking that it is a finite real array of `shape`."""
+    arr = real_array(name, value, f"a numeric array of shape {shape}")
+    if arr.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}, got {arr.shape}")
+    with np.errstate(over="ignore"):
+        arr = np.array(arr, dtype=dtype, order="C")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite in {dtype}, got NaN or infinity")
+    return arr
