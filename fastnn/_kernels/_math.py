@@ -274,16 +274,25 @@ def add_sums(sums, more):
 
 @jit(**INLINE)
 def apply_gradients(params, sums, lr):
-    """W -= g lr for every parameter, in the tutorial's order (W2, b2, W1, b1)."""
+    """W -= g lr for every parameter, in the tutorial's order (W2, b2, W1, b1); each g back to 0 for the next sum.
+
+    The reset is fused into the update's loops, rather than a zero_sums call
+    at the start of each sum: the tutorial's epoch has only nine sums, and
+    four more loops cost it measurably (docs/design.md).
+    """
     W1, b1, W2, b2 = params
     gW1, gb1, gW2, gb2 = sums
     for j in range(W2.shape[0]):
         for k in range(W2.shape[1]):
             W2[j, k] -= gW2[j, k] * lr
+            gW2[j, k] = 0.0
     for k in range(W2.shape[1]):
         b2[0, k] -= gb2[k] * lr
+        gb2[k] = 0.0
     for k in range(W1.shape[0]):
         for j in range(W1.shape[1]):
             W1[k, j] -= gW1[k, j] * lr
+            gW1[k, j] = 0.0
     for j in range(W1.shape[1]):
         b1[0, j] -= gb1[j] * lr
+        gb1[j] = 0.0

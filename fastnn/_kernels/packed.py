@@ -173,9 +173,9 @@ def train(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule):
     per = flat.shape[0]
     slots = kept[0].shape[0] // per
     first = 0
+    if epochs > 0:
+        zero_sums(sums)  # then apply_gradients sets them back to 0 after each epoch
     for e in range(max(epochs, 1)):  # one call site of each helper: every inlined copy costs compile time
-        if epochs > 0:
-            zero_sums(sums)
         for blk in range(X.shape[1]):
             forward_block(X, params, acts, blk)
             if epochs > 0:

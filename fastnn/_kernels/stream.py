@@ -36,9 +36,9 @@ def train_batches(X, Y, order, span, params, sums, block, acts, deltas, lr, rule
     start, stop, batch = span
     Xb, Yb, Mb = block
     width = Xb.shape[2]
+    zero_sums(sums)  # then apply_gradients sets them back to 0 after each batch
     for first in range(start, stop, batch):
         last = min(stop, first + batch)
-        zero_sums(sums)
         for s in range(first, last, width):
             e = min(last, s + width)
             _gather(X, order, s, e, Xb)
