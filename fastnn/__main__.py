@@ -139,10 +139,20 @@ def train(args):
         f"{'full batch' if batch is None else f'batches of {batch}'}"
     )
     start = time.perf_counter()
-    losses = net.train(
-        X[:n_train], y[:n_train], args.epochs, args.learning_rate,
-        verbose="progress" if args.progress else False, batch_size=batch,
-    )
+    try:
+        losses = net.train(
+            X[:n_train], y[:n_train], args.epochs, args.learning_rate,
+            verbose="progress" if args.progress else False, batch_size=batch,
+        )
+    except KeyboardInterrupt:
+        # train stopped at a consistent point: a whole epoch, a block of rows or a batch.
+        done = len(net.loss_history)
+        loss = f" (loss {net.loss_history[-1]:.6g})" if done else ""
+        print(f"interrupted after epoch {done} of {args.epochs}{loss}", file=sys.stderr)
+        if args.save is not None:
+            net.save(args.save)
+            print(f"saved to {args.save}", file=sys.stderr)
+        return 130
     seconds = time.perf_counter() - start
     print(f"final loss {losses[-1]:.6g}" if len(losses) else "no epochs run")
     print(f"training accuracy {net.score(X[:n_train], y[:n_train]):.4f}", end="")
@@ -151,6 +161,7 @@ def train(args):
     if args.save is not None:
         net.save(args.save)
         print(f"saved to {args.save}")
+    return 0
 
 
 def bench(args):
@@ -174,9 +185,15 @@ def bench(args):
         command = [sys.executable, "-m", "pytest", str(suite), "--benchmark-only", f"--benchmark-json={results}", "-q"]
         command += ["-k", args.k] if args.k else []
         print(" ".join(command[2:]), flush=True)
-        code = subprocess.call(command)
+        with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as run:
+            for line in run.stdout:
+                if not line.startswith("Wrote benchmark data in:"):  # said below, where the file is kept
+                    print(line, end="", flush=True)
+        code = run.returncode
         if not results.exists():
             return code or 1
+        if args.json:
+            print(f"benchmark data written to {results}")
         data = json.loads(results.read_text())
         print(report.markdown(data))
         if args.chart:
@@ -225,6 +242,7 @@ def _save_path(text):
 
 def _parser():
     parser = argparse.ArgumentParser(prog="fastnn", description=__doc__.split("\n\n")[0].replace("``", ""))
+    parser.add_argument("--version", action="version", version=f"fastnn {fastnn.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="{demo,train,bench,compile}")
     commands.add_parser("demo", help="the reference against fastnn on the tutorial's example and a 100,000-row problem (default)")
     commands.add_parser("compile", help="compile every kernel ahead of first use and report the time each took")
@@ -264,7 +282,7 @@ def _parser():
         description="Run pytest-benchmark on benchmarks/ and print the median time per epoch and the speedups.",
     )
     b.add_argument("-k", metavar="EXPRESSION", help="only the benchmarks matching this pytest -k expression (default: all)")
-    b.add_argument("--json", metavar="PATH", help="keep pytest-benchmark's JSON results here (default: a temporary file)")
+    b.add_argument("--json", metavar="PATH", help="write pytest-benchmark's JSON results to this file (default: none kept)")
     b.add_argument("--chart", metavar="PATH", help="also draw the speedups as a PNG chart; needs matplotlib (default: no chart)")
     return parser
 
@@ -275,10 +293,13 @@ def main(argv=None):
         compile_kernels()
     elif args.command == "train":
         try:
-            train(args)
+            return train(args)
         except (TypeError, ValueError, FloatingPointError, OSError) as exc:
             print(f"fastnn train: {exc}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:  # before training started: nothing to save
+            print("interrupted before training", file=sys.stderr)
+            return 130
     elif args.command == "bench":
         return bench(args)
     else:

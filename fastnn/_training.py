@@ -9,6 +9,7 @@ weights it started from.
 """
 
 import signal
+import sys
 import threading
 import time
 
@@ -16,7 +17,6 @@ import numpy as np
 
 from . import _config
 from ._paths import next_chunk, work_per_sample
-from ._progress import Progress
 
 try:
     import _signal  # signal's C module: its functions without the enum conversions, much cheaper a call
@@ -97,7 +97,8 @@ class Report:
 
     def __init__(self, verbose, epochs):
         self.lines = verbose is True
-        self.bar = Progress(epochs) if verbose == "progress" and epochs else None
+        self.progress = verbose == "progress" and epochs > 0
+        self.total, self.bar = epochs, None
 
     def epochs(self, start, stop, losses):
         """Epochs [start, stop) are done."""
@@ -107,18 +108,30 @@ class Report:
             lines = [f"Epoch {e}, Loss: {loss}" for e, loss in zip(range(first, stop, 100), losses[first:stop:100].tolist())]
             if lines:
                 print("\n".join(lines))
-        if self.bar and stop:
-            self.bar.update(stop, losses[stop - 1])
+        if stop:
+            self.partial(stop, losses[stop - 1])
 
     def partial(self, done, loss):
-        """`done` epochs (a fraction) are done; `loss` is the running loss of the current one."""
-        if self.bar:
-            self.bar.update(done, loss)
+        """`done` epochs (a fraction) are done; `loss` is the latest loss."""
+        if not self.progress:
+            return
+        if self.bar is None:
+            # The bar starts after the first call, which also compiled or loaded
+            # the kernels: a rate measured over it would be far too slow.
+            from tqdm.auto import tqdm
 
-    def close(self, losses):
-        """Training ended after len(losses) epochs (nothing is drawn if it never started)."""
-        if self.bar and self.bar.last_draw is not None:
-            self.bar.update(len(losses), losses[-1] if len(losses) else None, final=True)
+            self.bar = tqdm(
+                total=self.total, initial=done, file=sys.stderr, dynamic_ncols=True,
+                mininterval=0.1 if sys.stderr.isatty() else 10.0,
+                bar_format="{n:.1f}/{total_fmt} epochs |{bar:24}| {desc} [{elapsed}<{remaining}]",
+            )
+        self.bar.set_description_str(f"loss {loss:.4g}", refresh=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self):
+        """Training ended, whole or not: the bar's line is finished."""
+        if self.bar is not None:
+            self.bar.close()
 
 
 class _DeferredInterrupt:

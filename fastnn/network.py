@@ -275,7 +275,7 @@ class SimpleNeuralNetwork:
         try:
             return _training.train(self, runner, epochs, lr, report)
         finally:
-            report.close(self.loss_history)  # also on an error or Ctrl-C: the bar's line is ended
+            report.close()  # also on an error or Ctrl-C
 
     # Beyond the tutorial.
 

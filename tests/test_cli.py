@@ -17,7 +17,7 @@ def test_train_reports_loss_accuracy_and_time_and_saves(tmp_path, capsys):
     assert "final loss" in out and "training took" in out
     held_out = float(out.split("held-out accuracy ")[1].split()[0])
     assert held_out > 0.9
-    assert err.splitlines()[-1].startswith("epoch 20.0/20 [" + "#" * 24 + "]")  # the progress bar
+    assert err.splitlines()[-1].startswith("20.0/20 epochs |")  # the progress bar, ended
     net = fastnn.SimpleNeuralNetwork.load(path)
     assert net.gradient == "exact" and net.hidden_size == 16
     # The saved network is the trained one: its held-out accuracy is the one printed.
@@ -98,3 +98,56 @@ def test_help_explains_every_option(command, capsys):
                        "--dtype", "--gradient", "--seed", "--save"]:
             assert option in options
         assert out.count("(default:") >= 12
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fastnn {fastnn.__version__}"
+
+
+def test_ctrl_c_in_train_saves_and_exits_130_without_a_traceback(tmp_path):
+    """Ctrl-C stops training at a consistent point, says where, saves the network
+    given to --save and exits with 130, the shell's code for SIGINT."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "net.npz"
+    command = [sys.executable, "-m", "fastnn", "train", "--n-samples", "20000", "--epochs", "1000000",
+               "--batch-size", "full", "--no-progress", "--save", str(path)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        for line in child.stdout:
+            if "1000000 epochs" in line:  # training is starting
+                break
+        import time
+
+        time.sleep(1.0)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    finally:
+        child.kill()
+    assert child.returncode == 130, err
+    assert "Traceback" not in err
+    message = [line for line in err.splitlines() if line.startswith("interrupted after epoch ")]
+    words = message[0].split() if message else []
+    assert words[4:6] == ["of", "1000000"] and int(words[3]) >= 1, err
+    assert f"saved to {path}" in err
+    net = fastnn.SimpleNeuralNetwork.load(path)
+    assert net.hidden_size == 16
+
+
+def test_bench_keeps_no_json_unless_asked(capsys, tmp_path):
+    """Without --json the results go to a temporary file, which is not announced."""
+    main(["bench", "-k", "matmul and float32"])
+    out = capsys.readouterr().out
+    assert "| matmul |" in out  # the table
+    assert "Wrote benchmark data" not in out and "benchmark data written to" not in out
+    path = tmp_path / "b.json"
+    main(["bench", "-k", "matmul and float32", "--json", str(path)])
+    out = capsys.readouterr().out
+    assert f"benchmark data written to {path}" in out and path.exists()
