@@ -84,30 +84,51 @@ def demo():
     _compare("2. A larger synthetic problem: y = [x0 * x1 > 0]", X, y, (20, 32, 1), 20, 1e-5, repeats=3)
 
 
+def _kernel_stats():
+    """{name: (cache hits, compilations)} of every fastnn kernel, as module.function."""
+    import importlib
+
+    from numba.core.registry import CPUDispatcher
+
+    stats = {}
+    for module in ("_math", "packed", "stream", "rows"):
+        for name, kernel in vars(importlib.import_module(f"fastnn._kernels.{module}")).items():
+            if isinstance(kernel, CPUDispatcher):
+                counts = kernel.stats
+                stats[f"{module}.{name}"] = (sum(counts.cache_hits.values()), sum(counts.cache_misses.values()))
+    return stats
+
+
 def compile_kernels():
-    """Compile (or load from Numba's cache) every kernel, for float64 and float32, and say how long it took."""
-    from numba.core.config import CACHE_DIR
-
-    print(f"Numba cache directory: {CACHE_DIR or 'beside the package, else the user cache directory'}")
+    """Compile (or load from Numba's cache) every kernel, for float64 and float32; say which, and how long it took."""
     from fastnn import _config
+    from fastnn._kernels import packed
 
+    print(f"Numba's cache for fastnn: {packed.train.stats.cache_path}")
     X, y = np.array([[0.0, 1.0]]), np.array([[1.0]])
     small, large = 10**18, 0  # the BLAS_MIN_WORK of the small-data and of the large-data kernels
     for dtype in (np.float64, np.float32):
         net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0, dtype=dtype)
-        for name, blas, call in [
-            ("packed.train", small, lambda: net.train(X, y, 1, 0.1, verbose=False)),
-            ("packed.backward", small, lambda: net.backward(X, y, 0.1)),
-            ("stream.train_batches", small, lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
-            ("stream.predict", small, lambda: net.predict_proba(X)),
-            ("rows.hidden_rows", large, lambda: net.train(X, y, 1, 0.1, verbose=False)),
-            ("rows.bias_sigmoid_rows", large, lambda: net.forward(X)),
-            ("rows.bias_sigmoid_in_place", large, lambda: net.predict_proba(X)),
+        for what, blas, call in [  # predict_proba first: after full-batch training it uses training's kernel
+            ("predict_proba, small data", small, lambda: net.predict_proba(X)),
+            ("train, mini-batches", small, lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
+            ("train, full batch, small data", small, lambda: net.train(X, y, 1, 0.1, verbose=False)),
+            ("backward", small, lambda: net.backward(X, y, 0.1)),
+            ("train, full batch, large data", large, lambda: net.train(X, y, 1, 0.1, verbose=False)),
+            ("forward, large data", large, lambda: net.forward(X)),
+            ("predict_proba, large data", large, lambda: net.predict_proba(X)),
         ]:
+            before = _kernel_stats()
             with _config.override(BLAS_MIN_WORK=blas):
                 start = time.perf_counter()
                 call()
-            print(f"  {name:26s} {np.dtype(dtype).name:8s} {time.perf_counter() - start:6.2f} s")
+            seconds = time.perf_counter() - start
+            done = [
+                f"{name} {'compiled' if after[1] > before[name][1] else 'loaded'}"
+                for name, after in _kernel_stats().items()
+                if after != before[name]
+            ]
+            print(f"  {np.dtype(dtype).name} {what:31s} {seconds:6.2f} s  {', '.join(done) or 'nothing new'}")
 
 
 DATASETS = ["moons", "circles", "xor", "parity", "blobs"]  # fastnn.datasets.make_<name>
@@ -289,6 +310,15 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.command in (None, "demo", "train"):  # a first run says why it waits
+        from fastnn import _kernels
+
+        with _kernels.announcing(sys.stderr):
+            return _dispatch(args)
+    return _dispatch(args)
+
+
+def _dispatch(args):
     if args.command == "compile":
         compile_kernels()
     elif args.command == "train":

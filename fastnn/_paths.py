@@ -18,6 +18,7 @@ decides how many epochs each call runs.
 import math
 import time
 
+import numba
 import numpy as np
 
 from . import _config, _threads
@@ -111,9 +112,16 @@ def backward_packed(net, X, Y, hout, out, lr):
 
 
 def predict(net, X):
-    """The network's output for rows X, with no attribute set."""
+    """The network's output for rows X, with no attribute set.
+
+    Small data: by training's own kernel if this process has it for the
+    network's dtype already (the same numbers: no sum crosses samples), else
+    by stream.predict, which compiles in a fraction of its time.
+    """
     if uses_rows(X.shape[0], net._sizes()):
         return forward_rows(X, net._params(), activations=False)
+    if any(signature[0].dtype == numba.from_dtype(net.dtype) for signature in packed.train.signatures):
+        return np.ascontiguousarray(forward_packed(net, X)[3])
     n, (f, h, o) = X.shape[0], net._sizes()
     width = blocks(n)[1]
     proba = np.empty((n, o), net.dtype)

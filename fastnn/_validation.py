@@ -147,11 +147,17 @@ def _check_finite(name, came, converted, dtype):
 
 
 def rows(name, value, n_cols, cols_what, dtype, n_rows=None):
-    """A checked 2-D array as C-ordered (n_rows, n_cols) rows of `dtype`: the array itself if it already is."""
+    """A checked 2-D array as a read-only view of C-ordered (n_rows, n_cols) rows of `dtype`, copied only if needed.
+
+    Read-only whatever came, so that the kernels see one type: Numba compiles
+    another variant of a kernel for a read-only array (a memory-mapped file)
+    than for a writable one.
+    """
     arr = matrix(name, value, n_cols, cols_what, n_rows)
     with np.errstate(over="ignore"):  # too large for float32: inf, reported below
-        out = np.ascontiguousarray(arr, dtype=dtype)
+        out = np.ascontiguousarray(arr, dtype=dtype).view()
     _check_finite(name, arr, out, dtype)
+    out.flags.writeable = False
     return out
 
 

@@ -6,9 +6,12 @@ and runs it (``_paths``, driven by ``_training`` for train); then sets the
 attributes. The numbers are computed by the kernels of ``_kernels``.
 """
 
+import contextlib
+import sys
+
 import numpy as np
 
-from . import _io, _paths, _training
+from . import _io, _kernels, _paths, _training
 from . import _validation as check
 from ._layout import arena
 
@@ -272,8 +275,11 @@ class SimpleNeuralNetwork:
             runner = _paths.RowEpochs(self, X, Y, binary, lr)
         else:
             runner = _paths.PackedEpochs(self, X, Y, binary, lr)
+        # With a progress bar the wait for a first compilation is announced on stderr too.
+        told = _kernels.announcing(sys.stderr) if verbose == "progress" else contextlib.nullcontext()
         try:
-            return _training.train(self, runner, epochs, lr, report)
+            with told:
+                return _training.train(self, runner, epochs, lr, report)
         finally:
             report.close()  # also on an error or Ctrl-C
 

@@ -1,9 +1,15 @@
-"""Time to first result: importing fastnn compiles nothing, and the tutorial's script loads only what it runs."""
+"""Time to first result: importing fastnn compiles nothing, the tutorial's script loads only what it runs, and a compilation is announced."""
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+
+import numpy as np
+
+import fastnn
+from fastnn._kernels import COMPILING
 
 SCRIPT = textwrap.dedent(
     """
@@ -29,6 +35,7 @@ SCRIPT = textwrap.dedent(
     nn = SimpleNeuralNetwork(input_size=2, hidden_size=2, output_size=1)
     nn.train(X, y, epochs=10000, learning_rate=0.1)
     output = nn.forward(X)
+    labels = nn.predict(X), nn.score(X, y)  # training's kernel serves: nothing more compiled
     print(json.dumps({"after_import": after_import, "after_script": compiled(), "added": added}))
     """
 )
@@ -46,3 +53,61 @@ def test_the_tutorial_script_compiles_or_loads_only_its_kernel():
     assert all("float32" not in entry for entry in report["after_script"]), report["after_script"]
     assert len([entry for entry in report["after_script"] if entry.startswith("packed.train[")]) == 1
     assert report["added"] == ["fastnn"]  # beyond what numba imports
+
+
+def test_the_cli_says_it_compiles_before_the_wait_and_not_when_the_cache_serves(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    command = [sys.executable, "-m", "fastnn", "train", "--n-samples", "500", "--epochs", "3"]
+    cold, warm = (subprocess.run(command, env=env, capture_output=True, text=True, timeout=600) for _ in range(2))
+    assert cold.returncode == 0 and warm.returncode == 0, cold.stderr + warm.stderr
+    lines = cold.stderr.splitlines()
+    assert lines[0] == COMPILING and lines.count(COMPILING) <= 2, cold.stderr  # training's, and the score's kernel
+    assert COMPILING not in warm.stderr, warm.stderr
+
+
+def test_the_library_logs_a_compilation_and_prints_nothing(tmp_path):
+    script = textwrap.dedent(
+        """
+        import logging
+        import numpy as np
+        import fastnn
+        logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
+        net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0)
+        net.train(np.eye(2), np.eye(2)[:, :1], 5, 0.1, verbose=False)
+        """
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    cold, warm = (subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+                  for _ in range(2))
+    assert cold.returncode == 0 and warm.returncode == 0, cold.stderr + warm.stderr
+    assert cold.stdout == "" and cold.stderr.splitlines() == [f"fastnn INFO {COMPILING}"], cold.stderr
+    assert warm.stderr == ""
+
+
+def test_read_only_fortran_and_other_dtype_inputs_compile_no_other_variant(monkeypatch):
+    """Inputs are normalized to one type before the kernels: a read-only array (as a
+    memory-mapped file gives), a Fortran-ordered one, float32 data for a float64 network."""
+    from fastnn import _config
+    from fastnn._kernels import packed, rows, stream
+
+    X = np.random.default_rng(0).normal(size=(300, 3)).astype(np.float32).astype(np.float64)  # exact in float32
+    y = (X[:, :1] > 0).astype(float)
+    frozen = X.copy()
+    frozen.flags.writeable = False
+    variants = [frozen, np.asfortranarray(X), X.astype(np.float32)]
+    for blas_min_work in (10**18, 0):  # small data, large data
+        monkeypatch.setattr(_config, "BLAS_MIN_WORK", blas_min_work)
+
+        def calls(X):
+            net = fastnn.SimpleNeuralNetwork(3, 4, 1, seed=0)
+            net.train(X, y, 2, 0.01, verbose=False)
+            net.train(X, y, 2, 0.01, verbose=False, batch_size=16)
+            return net.predict_proba(X), net.forward(X)
+
+        expected = calls(X)  # compiles (or loads) the writable variants
+        kernels = [packed.train, stream.train_batches, stream.predict, rows.hidden_rows, rows.bias_sigmoid_rows]
+        before = [len(k.signatures) for k in kernels]
+        for variant in variants:
+            for got, want in zip(calls(variant), expected):
+                np.testing.assert_array_equal(got, want)
+        assert [len(k.signatures) for k in kernels] == before

@@ -15,7 +15,15 @@ file: after editing ``_math.py`` or ``packed.py`` (which the others call),
 clear the cache (NUMBA_CACHE_DIR) before measuring.
 """
 
+import contextlib
+import logging
+import threading
+
 from numba import njit
+from numba.core import event
+
+logger = logging.getLogger("fastnn")
+COMPILING = "compiling fastnn's kernels for this machine (first run only, a few seconds)"
 
 
 def jit(**options):
@@ -36,3 +44,53 @@ def jit(**options):
             return njit(**dict(options, cache=False))(func)
 
     return decorate
+
+
+_streams = []  # where to say that compiling starts, besides the log (innermost last)
+_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def announcing(stream):
+    """Meanwhile, a compilation of a fastnn kernel is announced on `stream` (a file) before it starts."""
+    with _lock:
+        _streams.append(stream)
+    try:
+        yield
+    finally:
+        with _lock:
+            _streams.remove(stream)
+
+
+class _Announcer(event.Listener):
+    """Says COMPILING when Numba starts compiling a fastnn kernel: never when the cache serves.
+
+    Numba sends "numba:compile" only for a real compilation (after a cache
+    miss), in whichever thread compiles; nested kernels (exp within train)
+    are part of the outermost one's wait, which is announced once.
+    """
+
+    depth = 0
+
+    def _ours(self, ev):
+        func = getattr(ev.data.get("dispatcher"), "py_func", None)
+        return getattr(func, "__module__", "").startswith("fastnn.")
+
+    def on_start(self, ev):
+        if self._ours(ev):
+            with _lock:
+                self.depth += 1
+                stream = _streams[-1] if self.depth == 1 and _streams else None
+                outermost = self.depth == 1
+            if outermost:
+                logger.info(COMPILING)
+            if stream is not None:
+                print(COMPILING, file=stream, flush=True)
+
+    def on_end(self, ev):
+        if self._ours(ev):
+            with _lock:
+                self.depth -= 1
+
+
+event.register("numba:compile", _Announcer())
