@@ -23,7 +23,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import XOR_X, XOR_Y
+from naive import XOR_X, XOR_Y
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 

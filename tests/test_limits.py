@@ -22,7 +22,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import XOR_X, XOR_Y
+from naive import XOR_X, XOR_Y
 
 import fastnn
 from fastnn import datasets
