@@ -26,6 +26,7 @@ import numpy as np
 
 import fastnn
 from fastnn import reference
+from fastnn._validation import EPOCHS_MAX, INT64_MAX
 
 
 def _cpu_name():
@@ -185,10 +186,12 @@ def bench(args):
         return code
 
 
-def _option(convert, expected, accept):
-    """An argparse type: convert(text), where accept(value), else an error saying what was expected.
+def _option(convert, expected, accept, high=None):
+    """An argparse type: convert(text), where accept(value) and value <= high, else an error saying what was expected.
 
     Checked while the command line is parsed, before any data is generated.
+    `high` is the library's own limit (fastnn._validation), said in the
+    message only to the value beyond it.
     """
 
     def parse(text):
@@ -198,17 +201,21 @@ def _option(convert, expected, accept):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
         if not accept(value):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        if high is not None and not isinstance(value, str) and value > high:
+            raise argparse.ArgumentTypeError(f"expected {expected} at most {high}, got {text!r}")
         return value
 
     return parse
 
 
-_positive_int = _option(int, "a positive integer", lambda v: v >= 1)
-_count = _option(int, "a non-negative integer", lambda v: v >= 0)
+_positive_int = _option(int, "a positive integer", lambda v: v >= 1, high=INT64_MAX)
+_epochs = _option(int, "a non-negative integer", lambda v: v >= 0, high=EPOCHS_MAX)
+_count = _option(int, "a non-negative integer", lambda v: v >= 0)  # --seed: NumPy takes any size
 _learning_rate = _option(float, "a finite positive number", lambda v: math.isfinite(v) and v > 0)
 _noise = _option(float, "a finite number >= 0", lambda v: math.isfinite(v) and v >= 0)  # its bound for the dtype: by the generator
 _test_fraction = _option(float, "a number in [0, 1)", lambda v: 0 <= v < 1)
-_batch_size = _option(lambda t: t if t == "full" else int(t), "a positive integer or 'full'", lambda v: v == "full" or v >= 1)
+_batch_size = _option(lambda t: t if t == "full" else int(t), "a positive integer or 'full'", lambda v: v == "full" or v >= 1,
+                      high=INT64_MAX)
 
 
 def _save_path(text):
@@ -242,7 +249,7 @@ def _parser():
     t.add_argument("--noise", type=_noise, default=0.2, help="standard deviation of the Gaussian noise added to X")
     t.add_argument("--test-fraction", type=_test_fraction, default=0.2, help="fraction of the rows held out for the accuracy")
     t.add_argument("--hidden", type=_positive_int, default=16, help="hidden units")
-    t.add_argument("--epochs", type=_count, default=50, help="passes over the training rows")
+    t.add_argument("--epochs", type=_epochs, default=50, help="passes over the training rows")
     t.add_argument("--learning-rate", type=_learning_rate, default=0.05, help="step size; gradients are summed over a batch")
     t.add_argument("--batch-size", type=_batch_size, default=64, help="rows per step, or 'full' for the tutorial's full batch")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="float type of data and weights")

@@ -108,6 +108,7 @@ class SimpleNeuralNetwork:
         self.hidden_size = check.check_size("hidden_size", hidden_size)
         self.output_size = check.check_size("output_size", output_size)
         self.dtype = check.check_dtype(dtype)
+        check.check_network_arrays(self._sizes(), self.dtype)  # before anything is allocated or drawn
         self.gradient = check.check_choice("gradient", gradient, check.GRADIENTS)
         self._rng = check.resolve_seed(seed)
         if self._rng is None:
@@ -216,7 +217,8 @@ class SimpleNeuralNetwork:
         y : array_like of shape (n_samples, output_size)
             Targets in [0, 1].
         epochs : int
-            Number of passes over the data, 0 or more.
+            Number of passes over the data, 0 or more (at most 2**60 - 1 on a
+            64-bit system: the losses are kept in one float64 array).
         learning_rate : float
             Finite and positive. Each step subtracts ``learning_rate`` times
             the gradient summed (not averaged) over the samples of the batch.
@@ -226,7 +228,8 @@ class SimpleNeuralNetwork:
             (epochs, loss, time spent and left) on stderr instead.
         batch_size : int or None, keyword-only
             None (default) is the tutorial's full batch: one step per epoch.
-            An int makes a step after every `batch_size` samples. Mini-batch
+            An int makes a step after every `batch_size` samples (at most
+            2**63 - 1; more than n_samples is one batch of all). Mini-batch
             training reads X and y in place, block by block, and does not set
             the activation attributes (``hidden_input`` ... ``output``).
         shuffle : bool, keyword-only
@@ -267,6 +270,7 @@ class SimpleNeuralNetwork:
         Y, binary = check.targets(y, X.shape[0], self.output_size, self.dtype)
         report = _training.Report(verbose, epochs)
         if batch_size is not None:
+            batch_size = min(batch_size, X.shape[0])  # one batch of every row (the kernels add it to row indices)
             runner = _paths.BatchEpochs(self, X, Y, binary, lr, batch_size, shuffle, report)
         elif self._uses_rows(X):
             runner = _paths.RowEpochs(self, X, Y, binary, lr)
