@@ -26,7 +26,7 @@ import numpy as np
 
 import fastnn
 from fastnn import reference
-from fastnn._validation import EPOCHS_MAX, INT64_MAX
+from fastnn._validation import EPOCHS_MAX, INT64_MAX, plural
 
 
 def _cpu_name():
@@ -72,7 +72,7 @@ def _compare(title, X, y, sizes, epochs, learning_rate, repeats):
 def demo():
     print(f"fastnn {fastnn.__version__}: the tutorial's network, NumPy reference against fastnn")
     print(
-        f"{_cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"{_cpu_name()}, {plural(os.cpu_count() or 1, 'core')}; Python {platform.python_version()}, "
         f"NumPy {np.__version__}, Numba {__import__('numba').__version__}"
     )
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -114,30 +114,35 @@ def compile_kernels():
 DATASETS = ["moons", "circles", "xor", "parity", "blobs"]  # fastnn.datasets.make_<name>
 
 
+TWO_FEATURES = ("moons", "circles")  # the generators without n_features
+DEFAULT_FEATURES = 2
+
+
 def train(args):
     """Generate a dataset, train on all but its last --test-fraction of rows, report loss, accuracy and time."""
     from fastnn import datasets
 
     make = getattr(datasets, f"make_{args.dataset}")
-    shape = {} if args.dataset in ("moons", "circles") else {"n_features": args.n_features}
+    n_features = getattr(args, "n_features", DEFAULT_FEATURES)
+    shape = {} if args.dataset in TWO_FEATURES else {"n_features": n_features}
     n_test = int(round(args.n_samples * args.test_fraction))
     n_train = args.n_samples - n_test
     if n_train < 1:
-        raise ValueError(f"--test-fraction {args.test_fraction} of {args.n_samples} rows leaves no row to train on")
+        raise ValueError(f"--test-fraction {args.test_fraction} of {plural(args.n_samples, 'row')} leaves no row to train on")
     start = time.perf_counter()
     X, y = make(args.n_samples, **shape, noise=args.noise, seed=args.seed, dtype=args.dtype)
     print(
         f"{args.dataset}: {args.n_samples:,} x {X.shape[1]} {args.dtype} ({X.nbytes / 1e6:,.0f} MB), "
         f"noise {args.noise}, generated in {time.perf_counter() - start:.2f} s; "
-        f"{n_train:,} rows to train on, {n_test:,} held out"
+        f"{plural(n_train, 'row')} to train on, {n_test:,} held out"
     )
     net = fastnn.SimpleNeuralNetwork(
         X.shape[1], args.hidden, 1, seed=args.seed, dtype=args.dtype, gradient=args.gradient
     )
     batch = None if args.batch_size == "full" else int(args.batch_size)
     print(
-        f"{net!r}: {args.epochs} epochs, learning rate {args.learning_rate}, "
-        f"{'full batch' if batch is None else f'batches of {batch}'}"
+        f"{net!r}: {plural(args.epochs, 'epoch')}, learning rate {args.learning_rate}, "
+        f"{'full batch' if batch is None else f'batches of {batch:,}'}"
     )
     start = time.perf_counter()
     losses = net.train(
@@ -245,7 +250,10 @@ def _parser():
     )
     t.add_argument("--dataset", choices=DATASETS, default="moons", help="which generator of fastnn.datasets")
     t.add_argument("--n-samples", type=_positive_int, default=10_000, help="rows to generate, held-out ones included")
-    t.add_argument("--n-features", type=_positive_int, default=2, help="features, for xor, parity and blobs (moons and circles have 2)")
+    t.add_argument(
+        "--n-features", type=_positive_int, default=argparse.SUPPRESS,  # absent unless given: moons and circles refuse it
+        help=f"features, for xor, parity and blobs; moons and circles have 2 (default: {DEFAULT_FEATURES})",
+    )
     t.add_argument("--noise", type=_noise, default=0.2, help="standard deviation of the Gaussian noise added to X")
     t.add_argument("--test-fraction", type=_test_fraction, default=0.2, help="fraction of the rows held out for the accuracy")
     t.add_argument("--hidden", type=_positive_int, default=16, help="hidden units")
@@ -259,6 +267,7 @@ def _parser():
     )
     t.add_argument("--seed", type=_count, default=0, help="seeds the data, the initial weights and the shuffles")
     t.add_argument("--save", metavar="PATH", type=_save_path, help="save the trained network to this .npz file")
+    parser.train_parser = t  # for errors found after parsing, with train's usage line
     t.set_defaults(progress=True)
     t.add_argument(
         "--no-progress", dest="progress", action="store_false", default=argparse.SUPPRESS,
@@ -277,7 +286,11 @@ def _parser():
 
 
 def main(argv=None):
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "train" and args.dataset in TWO_FEATURES and hasattr(args, "n_features"):
+        parser.train_parser.error(f"argument --n-features: --dataset {args.dataset} has 2 features; "
+                                    "--n-features applies to xor, parity and blobs")
     if args.command == "compile":
         compile_kernels()
     elif args.command == "train":

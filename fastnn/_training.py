@@ -17,6 +17,7 @@ import numpy as np
 from . import _config
 from ._paths import next_chunk, work_per_sample
 from ._progress import Progress
+from ._validation import plural
 
 try:
     import _signal  # signal's C module: its functions without the enum conversions, much cheaper a call
@@ -54,7 +55,8 @@ def train(net, runner, epochs, lr, report):
                 raise FloatingPointError(
                     f"training diverged at epoch {stop}: the {what} would be NaN or infinite "
                     f"(learning_rate={lr!r} is probably too large). The network keeps the weights "
-                    f"that epoch started from; loss_history holds the {stop} finite losses before it."
+                    f"that epoch started from; loss_history holds the {plural(stop, 'finite loss', 'finite losses')} "
+                    "before it."
                 )
             chunk = next_chunk(chunk, elapsed)
             done = stop

@@ -27,6 +27,11 @@ DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
 GRADIENTS = ("tutorial", "exact")
 
 
+def plural(count, word, many=None):
+    """'1 column', '2 columns', '1,600 rows': the count and the word (or `many`, else word + 's') in the right number."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
+
+
 def _is_bool(value):
     return isinstance(value, (bool, np.bool_))
 
@@ -169,17 +174,28 @@ def real_array(name, value, expected):
     return arr
 
 
+def _reshape_hint(name, arr, n_cols):
+    """For a 1-D array, the reshape that makes it the 2-D one asked for, if there is one."""
+    if arr.ndim != 1:
+        return ""
+    if n_cols == 1:  # one value per sample: a column
+        return f"; for {plural(arr.shape[0], 'sample')} of 1 column, pass {name}.reshape(-1, 1)"
+    if arr.shape[0] == n_cols:  # the values of one sample: a row
+        return f"; for one sample of {n_cols} columns, pass {name}.reshape(1, -1)"
+    return ""
+
+
 def matrix(name, value, n_cols, cols_what, n_rows=None):
     """value as a 2-D real ndarray of n_cols columns (and n_rows rows, if given), as it came."""
     arr = real_array(name, value, "a 2-dimensional numeric array")
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-dimensional, got an array of shape {arr.shape}")
+        raise ValueError(f"{name} must be 2-dimensional, got an array of shape {arr.shape}{_reshape_hint(name, arr, n_cols)}")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} must have at least one row, got an array of shape {arr.shape}")
     if n_rows is not None and arr.shape[0] != n_rows:
-        raise ValueError(f"{name} must have {n_rows} rows, one per row of X, got {arr.shape[0]}")
+        raise ValueError(f"{name} must have {plural(n_rows, 'row')}, one per row of X, got {arr.shape[0]}")
     if arr.shape[1] != n_cols:
-        raise ValueError(f"{name} must have {n_cols} columns ({cols_what}), got an array of shape {arr.shape}")
+        raise ValueError(f"{name} must have {plural(n_cols, 'column')} ({cols_what}), got an array of shape {arr.shape}")
     return arr
 
 

@@ -98,3 +98,20 @@ def test_help_explains_every_option(command, capsys):
                        "--dtype", "--gradient", "--seed", "--save"]:
             assert option in options
         assert out.count("(default:") >= 12
+
+
+@pytest.mark.parametrize("dataset", ["moons", "circles"])
+def test_n_features_is_refused_for_datasets_of_two_features(dataset, capsys):
+    """Given explicitly, --n-features with moons or circles is an error (it was silently ignored)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--dataset", dataset, "--n-features", "3", "--epochs", "1"])
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert f"argument --n-features: --dataset {dataset} has 2 features" in err and out == ""
+
+
+def test_one_epoch_and_one_row_are_singular(capsys):
+    assert main(["train", "--n-samples", "2", "--test-fraction", "0.5", "--epochs", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "1 row to train on" in out and ": 1 epoch, learning rate" in out, out
+    assert "1 rows" not in out and "1 epochs" not in out
