@@ -1,6 +1,8 @@
 """predict_proba, predict and score; save and load."""
 
+import io
 import os
+import pickle
 import warnings
 import zipfile
 
@@ -232,3 +234,34 @@ def test_save_keeps_the_permissions_of_the_file_it_replaces(net, tmp_path):
     os.chmod(path, 0o600)
     net.save(path)
     assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_loading_what_save_never_writes_says_so_in_plain_words(net, tmp_path):
+    """Issue 19: a .npy, a pickle or an .npz with an object member: what the file is not, without NumPy's
+    pickle advice or internal exception text."""
+    npy = tmp_path / "weights.npy"
+    np.save(npy, np.zeros(3))
+    pickled = tmp_path / "net.pkl"
+    pickled.write_bytes(pickle.dumps({"weights": [1, 2]}))
+    good = tmp_path / "good.npz"
+    net.save(good)
+    objects = tmp_path / "objects.npz"
+    with zipfile.ZipFile(good) as z, zipfile.ZipFile(objects, "w") as out:
+        for name in z.namelist():
+            if name == "sizes.npy":
+                buffer = io.BytesIO()
+                np.save(buffer, np.array([2, 4, None], dtype=object), allow_pickle=True)
+                out.writestr(name, buffer.getvalue())
+            else:
+                out.writestr(name, z.read(name))
+    for path, words in [
+        (npy, "it holds a single NumPy array (.npy), not the .npz archive"),
+        (pickled, "it is not an .npz archive"),
+        (objects, "its member 'sizes' holds Python objects (pickled data), which a fastnn file never does"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            fastnn.SimpleNeuralNetwork.load(path)
+        message = str(info.value)
+        assert message.startswith(str(path)) and words in message, message
+        for internal in ["allow_pickle", "context manager", "Error:", "pickled (object) data"]:
+            assert internal not in message, message
