@@ -1,9 +1,18 @@
 """The network's file: an ``.npz`` of named arrays, written atomically, read back with every part checked."""
 
+import contextlib
+import errno
 import math
 import os
+import secrets
 import tempfile
 import zipfile
+import zlib
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, no cleanup of files left by killed saves
+    fcntl = None
 
 import numpy as np
 
@@ -27,17 +36,120 @@ def save(net, path):
         bias_output=net.bias_output,
     )
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".npz.tmp", dir=directory)
+    mode = _file_mode(path)
+    _remove_stale(directory, path)
+    fd, tmp = _temporary(directory, path)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
+            if tmp is None or hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), mode)  # mkstemp's and O_TMPFILE's file is private; a saved network need not be
+            else:
+                os.chmod(tmp, mode)
             os.fsync(f.fileno())
-        os.chmod(tmp, _file_mode(path))  # mkstemp's file is private; a saved network need not be
-        os.replace(tmp, path)
+            if tmp is None:  # an unnamed file (O_TMPFILE): named now that it is whole, still locked
+                tmp = _link(f.fileno(), directory, path)
+            try:
+                os.replace(tmp, path)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, path) from None  # the target, not the temporary name
     except BaseException:
-        os.unlink(tmp)
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
+
+
+# The temporary files of a save: hidden, beside the target, named after it
+# (".fastnn-<hash of the target's name>-<random>.npz.tmp"), each locked
+# (flock) by the process writing it for as long as it is open, so that the
+# next save of that target can tell a file left by a killed save (unlocked:
+# removed) from one being written now (locked: left alone). On Linux the
+# data goes to an unnamed file (O_TMPFILE), which a killed save leaves
+# nowhere; it gets a temporary name only for the instant before os.replace.
+
+
+def _prefix(path):
+    return f".fastnn-{zlib.crc32(os.path.basename(path).encode('utf-8', 'surrogateescape')):08x}-"
+
+
+def _directory_error(exc, directory):
+    """An OSError about the temporary file, as one about the directory (which is what the caller chose)."""
+    return OSError(exc.errno, f"cannot write a file in this directory: {exc.strerror}", directory)
+
+
+def _temporary(directory, path):
+    """(fd, name) of a new locked file in `directory`; name None for an unnamed one (O_TMPFILE)."""
+    if _TMPFILE:
+        try:
+            fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EACCES, errno.EPERM, errno.EROFS):
+                raise _directory_error(exc, directory) from None
+            # EOPNOTSUPP, EISDIR, EINVAL: this filesystem or kernel has no O_TMPFILE; a named file instead
+        else:
+            _lock(fd)
+            return fd, None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_prefix(path), suffix=".npz.tmp", dir=directory)
+    except OSError as exc:
+        raise _directory_error(exc, directory) from None
+    _lock(fd)
+    return fd, tmp
+
+
+def _link(fd, directory, path):
+    """A temporary name in `directory` for the unnamed file open as fd (linkat through /proc, as open(2) shows)."""
+    # A directory fd makes os.link call linkat(..., AT_SYMLINK_FOLLOW): plain link(2) would link
+    # the /proc symlink itself (EXDEV).
+    dir_fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        for _ in range(100):
+            name = f"{_prefix(path)}{secrets.token_hex(4)}.npz.tmp"
+            try:
+                os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+                return os.path.join(directory, name)
+            except FileExistsError:
+                continue
+    finally:
+        os.close(dir_fd)
+    raise FileExistsError(errno.EEXIST, "no free temporary name", directory)
+
+
+def _lock(fd):
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else holds it
+
+
+def _remove_stale(directory, path):
+    """Remove the temporary files of `path` that killed saves left: those no process holds locked."""
+    if fcntl is None:  # no flock: a file being written could not be told from a left one
+        return
+    prefix = _prefix(path)
+    try:
+        names = [e.name for e in os.scandir(directory) if e.name.startswith(prefix) and e.name.endswith(".npz.tmp")]
+    except OSError:
+        return  # the save itself will report the directory
+    for name in names:
+        stale = os.path.join(directory, name)
+        try:
+            fd = os.open(stale, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # locked: a save in progress
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(stale)
+        finally:
+            os.close(fd)
+
+
+# O_TMPFILE and a /proc to link the file through: Linux.
+_TMPFILE = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
 
 
 def load(cls, path, seed=None):

@@ -325,7 +325,16 @@ class SimpleNeuralNetwork:
         The file holds a format version, the sizes, the dtype, the gradient
         rule and the four parameters. It is written to a temporary file in the
         same directory and renamed over `path`, so that a crash never leaves a
-        partial file where a good one was.
+        partial file where a good one was. On Linux the temporary file is
+        unnamed (O_TMPFILE) until it is whole, so a killed save leaves nothing;
+        elsewhere the next save of `path` removes what killed saves left. A
+        replaced file keeps its permissions.
+
+        Raises
+        ------
+        OSError
+            If the directory is missing or cannot be written (the error names
+            the directory), or `path` is a directory.
         """
         _io.save(self, path)
 
@@ -344,6 +353,9 @@ class SimpleNeuralNetwork:
         ------
         ValueError
             If the file is not a network saved by fastnn, is truncated or
-            damaged, or its parts do not agree with each other.
+            damaged (the message names the file and the damaged member), or
+            its parts do not agree with each other. Nothing is unpickled.
+        OSError
+            If `path` cannot be read: missing, a directory, no permission.
         """
         return _io.load(cls, path, seed)
