@@ -21,19 +21,20 @@ from ._validation import param, resolve_seed
 FORMAT, FORMAT_VERSION = "fastnn.SimpleNeuralNetwork", 1
 
 
-def save(net, path):
-    """Write `net` to `path`: into a temporary file of the same directory, then renamed over `path`."""
+def save(net, path, params):
+    """Write `net` with `params` (W1, b1, W2, b2) to `path`: into a temporary file of the same directory, then renamed over `path`."""
     path = os.fspath(path)
+    W1, b1, W2, b2 = params
     arrays = dict(
         format=np.array(FORMAT),
         format_version=np.array(FORMAT_VERSION),
         sizes=np.array([net.input_size, net.hidden_size, net.output_size]),
         dtype=np.array(net.dtype.name),
         gradient=np.array(net.gradient),
-        weights_input_hidden=net.weights_input_hidden,
-        bias_hidden=net.bias_hidden,
-        weights_hidden_output=net.weights_hidden_output,
-        bias_output=net.bias_output,
+        weights_input_hidden=W1,
+        bias_hidden=b1,
+        weights_hidden_output=W2,
+        bias_output=b2,
     )
     directory = os.path.dirname(os.path.abspath(path))
     mode = _file_mode(path)

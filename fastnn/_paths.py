@@ -110,15 +110,15 @@ def backward_packed(net, X, Y, hout, out, lr):
     )
 
 
-def predict(net, X):
-    """The network's output for rows X, with no attribute set."""
+def predict(net, X, params):
+    """The network's output for rows X from `params` (net's, or a copy), with no attribute set."""
     if uses_rows(X.shape[0], net._sizes()):
-        return forward_rows(X, net._params(), activations=False)
+        return forward_rows(X, params, activations=False)
     n, (f, h, o) = X.shape[0], net._sizes()
     width = blocks(n)[1]
     proba = np.empty((n, o), net.dtype)
     Xb, *acts = arena([(f, 1, width), (h, 1, width), (h, 1, width), (o, 1, width), (o, 1, width)], net.dtype)
-    stream.predict(X, net._params(), proba, np.empty(0, np.int64), Xb, tuple(acts))
+    stream.predict(X, tuple(params), proba, np.empty(0, np.int64), Xb, tuple(acts))
     return proba
 
 

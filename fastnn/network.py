@@ -6,11 +6,26 @@ and runs it (``_paths``, driven by ``_training`` for train); then sets the
 attributes. The numbers are computed by the kernels of ``_kernels``.
 """
 
+import contextlib
+import functools
+import threading
+
 import numpy as np
 
 from . import _io, _paths, _training
 from . import _validation as check
 from ._layout import arena
+
+
+def _exclusive(method):
+    """The method holds the network's lock: a call from another thread meanwhile waits its turn."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 def _weight_property(attr, rows, cols):
@@ -26,6 +41,7 @@ def _weight_property(attr, rows, cols):
     def fget(self):
         return getattr(self, attr)
 
+    @_exclusive
     def fset(self, value):
         shape = (getattr(self, rows) if isinstance(rows, str) else rows, getattr(self, cols))
         arr = check.param(attr.lstrip("_"), value, shape, self.dtype)
@@ -40,9 +56,12 @@ def _activation_property(index, name):
     """An activation attribute; after large-data training it is computed when first read."""
 
     def fget(self):
-        self._materialize()
+        if self._pending is not None:
+            with self._lock:
+                self._materialize()
         return self._acts[index]
 
+    @_exclusive
     def fset(self, value):
         self._materialize()
         acts = list(self._acts)
@@ -104,6 +123,8 @@ class SimpleNeuralNetwork:
     output = _activation_property(3, "output")
 
     def __init__(self, input_size, hidden_size, output_size, *, seed=None, dtype=np.float64, gradient="tutorial"):
+        self._lock = threading.RLock()  # held by every call that changes the network (see _exclusive)
+        self._published = None  # while train runs: a copy of the parameters of whole epochs (see _whole_epochs)
         self.input_size = check.check_size("input_size", input_size)
         self.hidden_size = check.check_size("hidden_size", hidden_size)
         self.output_size = check.check_size("output_size", output_size)
@@ -138,6 +159,15 @@ class SimpleNeuralNetwork:
             f"dtype=numpy.{self.dtype.name}{gradient})"
         )
 
+    def __getstate__(self):  # copy, deepcopy, pickle: without the lock (a new one on the copy)
+        state = dict(self.__dict__, _published=None)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # The engine's view of the network.
 
     def _sizes(self):
@@ -161,8 +191,30 @@ class SimpleNeuralNetwork:
     def _uses_rows(self, X):
         return _paths.uses_rows(X.shape[0], self._sizes())
 
+    @contextlib.contextmanager
+    def _whole_epochs(self):
+        """The parameters as whole epochs left them, for a reader (predict_proba, save).
+
+        The live arrays, with the lock held; or, while train holds the lock in
+        another thread, the copy it published at its last return to Python
+        (train updates the live arrays in place, many epochs in one compiled
+        call). A reader never waits for a training to end.
+        """
+        while True:
+            if self._lock.acquire(timeout=0.005):
+                try:
+                    yield self._params()
+                finally:
+                    self._lock.release()
+                return
+            published = self._published
+            if published is not None:
+                yield published
+                return
+
     # The tutorial's methods.
 
+    @_exclusive
     def forward(self, X):
         """Forward pass; sets the activation attributes as the tutorial does.
 
@@ -178,6 +230,7 @@ class SimpleNeuralNetwork:
         self._keep(_paths.forward_rows(X, self._params()) if self._uses_rows(X) else _paths.forward_packed(self, X))
         return self.output
 
+    @_exclusive
     def backward(self, X, y, learning_rate):
         """One gradient step (the ``gradient`` rule, the tutorial's by default) from the last forward pass.
 
@@ -208,6 +261,7 @@ class SimpleNeuralNetwork:
                 "probably too large); the weights are unchanged"
             )
 
+    @_exclusive
     def train(self, X, y, epochs, learning_rate, verbose=True, *, batch_size=None, shuffle=True):
         """Gradient descent, the epoch loop in compiled code.
 
@@ -294,7 +348,9 @@ class SimpleNeuralNetwork:
         -------
         proba : ndarray of shape (n_samples, output_size), of the network's dtype
         """
-        return _paths.predict(self, self._rows(X))
+        X = self._rows(X)
+        with self._whole_epochs() as params:
+            return _paths.predict(self, X, params)
 
     def predict(self, X, threshold=0.5):
         """Class labels: 1 where the output is above `threshold`, else 0.
@@ -336,7 +392,8 @@ class SimpleNeuralNetwork:
             If the directory is missing or cannot be written (the error names
             the directory), or `path` is a directory.
         """
-        _io.save(self, path)
+        with self._whole_epochs() as params:
+            _io.save(self, path, params)
 
     @classmethod
     def load(cls, path, *, seed=None):
