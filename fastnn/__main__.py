@@ -26,6 +26,7 @@ import numpy as np
 
 import fastnn
 from fastnn import reference
+from fastnn._validation import EPOCHS_MAX, INT64_MAX, plural
 
 
 def _cpu_name():
@@ -71,7 +72,7 @@ def _compare(title, X, y, sizes, epochs, learning_rate, repeats):
 def demo():
     print(f"fastnn {fastnn.__version__}: the tutorial's network, NumPy reference against fastnn")
     print(
-        f"{_cpu_name()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"{_cpu_name()}, {plural(os.cpu_count() or 1, 'core')}; Python {platform.python_version()}, "
         f"NumPy {np.__version__}, Numba {__import__('numba').__version__}"
     )
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
@@ -134,30 +135,35 @@ def compile_kernels():
 DATASETS = ["moons", "circles", "xor", "parity", "blobs"]  # fastnn.datasets.make_<name>
 
 
+TWO_FEATURES = ("moons", "circles")  # the generators without n_features
+DEFAULT_FEATURES = 2
+
+
 def train(args):
     """Generate a dataset, train on all but its last --test-fraction of rows, report loss, accuracy and time."""
     from fastnn import datasets
 
     make = getattr(datasets, f"make_{args.dataset}")
-    shape = {} if args.dataset in ("moons", "circles") else {"n_features": args.n_features}
+    n_features = getattr(args, "n_features", DEFAULT_FEATURES)
+    shape = {} if args.dataset in TWO_FEATURES else {"n_features": n_features}
     n_test = int(round(args.n_samples * args.test_fraction))
     n_train = args.n_samples - n_test
     if n_train < 1:
-        raise ValueError(f"--test-fraction {args.test_fraction} of {args.n_samples} rows leaves no row to train on")
+        raise ValueError(f"--test-fraction {args.test_fraction} of {plural(args.n_samples, 'row')} leaves no row to train on")
     start = time.perf_counter()
     X, y = make(args.n_samples, **shape, noise=args.noise, seed=args.seed, dtype=args.dtype)
     print(
         f"{args.dataset}: {args.n_samples:,} x {X.shape[1]} {args.dtype} ({X.nbytes / 1e6:,.0f} MB), "
         f"noise {args.noise}, generated in {time.perf_counter() - start:.2f} s; "
-        f"{n_train:,} rows to train on, {n_test:,} held out"
+        f"{plural(n_train, 'row')} to train on, {n_test:,} held out"
     )
     net = fastnn.SimpleNeuralNetwork(
         X.shape[1], args.hidden, 1, seed=args.seed, dtype=args.dtype, gradient=args.gradient
     )
     batch = None if args.batch_size == "full" else int(args.batch_size)
     print(
-        f"{net!r}: {args.epochs} epochs, learning rate {args.learning_rate}, "
-        f"{'full batch' if batch is None else f'batches of {batch}'}"
+        f"{net!r}: {plural(args.epochs, 'epoch')}, learning rate {args.learning_rate}, "
+        f"{'full batch' if batch is None else f'batches of {batch:,}'}"
     )
     start = time.perf_counter()
     try:
@@ -169,7 +175,7 @@ def train(args):
         # train stopped at a consistent point: a whole epoch, a block of rows or a batch.
         done = len(net.loss_history)
         loss = f" (loss {net.loss_history[-1]:.6g})" if done else ""
-        print(f"interrupted after epoch {done} of {args.epochs}{loss}", file=sys.stderr)
+        print(f"interrupted after epoch {done:,} of {args.epochs:,}{loss}", file=sys.stderr)
         if args.save is not None:
             net.save(args.save)
             print(f"saved to {args.save}", file=sys.stderr)
@@ -223,10 +229,12 @@ def bench(args):
         return code
 
 
-def _option(convert, expected, accept):
-    """An argparse type: convert(text), where accept(value), else an error saying what was expected.
+def _option(convert, expected, accept, high=None):
+    """An argparse type: convert(text), where accept(value) and value <= high, else an error saying what was expected.
 
     Checked while the command line is parsed, before any data is generated.
+    `high` is the library's own limit (fastnn._validation), said in the
+    message only to the value beyond it.
     """
 
     def parse(text):
@@ -236,17 +244,21 @@ def _option(convert, expected, accept):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
         if not accept(value):
             raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+        if high is not None and not isinstance(value, str) and value > high:
+            raise argparse.ArgumentTypeError(f"expected {expected} at most {high}, got {text!r}")
         return value
 
     return parse
 
 
-_positive_int = _option(int, "a positive integer", lambda v: v >= 1)
-_count = _option(int, "a non-negative integer", lambda v: v >= 0)
+_positive_int = _option(int, "a positive integer", lambda v: v >= 1, high=INT64_MAX)
+_epochs = _option(int, "a non-negative integer", lambda v: v >= 0, high=EPOCHS_MAX)
+_count = _option(int, "a non-negative integer", lambda v: v >= 0)  # --seed: NumPy takes any size
 _learning_rate = _option(float, "a finite positive number", lambda v: math.isfinite(v) and v > 0)
 _noise = _option(float, "a finite number >= 0", lambda v: math.isfinite(v) and v >= 0)  # its bound for the dtype: by the generator
 _test_fraction = _option(float, "a number in [0, 1)", lambda v: 0 <= v < 1)
-_batch_size = _option(lambda t: t if t == "full" else int(t), "a positive integer or 'full'", lambda v: v == "full" or v >= 1)
+_batch_size = _option(lambda t: t if t == "full" else int(t), "a positive integer or 'full'", lambda v: v == "full" or v >= 1,
+                      high=INT64_MAX)
 
 
 def _save_path(text):
@@ -277,11 +289,14 @@ def _parser():
     )
     t.add_argument("--dataset", choices=DATASETS, default="moons", help="which generator of fastnn.datasets")
     t.add_argument("--n-samples", type=_positive_int, default=10_000, help="rows to generate, held-out ones included")
-    t.add_argument("--n-features", type=_positive_int, default=2, help="features, for xor, parity and blobs (moons and circles have 2)")
+    t.add_argument(
+        "--n-features", type=_positive_int, default=argparse.SUPPRESS,  # absent unless given: moons and circles refuse it
+        help=f"features, for xor, parity and blobs; moons and circles have 2 (default: {DEFAULT_FEATURES})",
+    )
     t.add_argument("--noise", type=_noise, default=0.2, help="standard deviation of the Gaussian noise added to X")
     t.add_argument("--test-fraction", type=_test_fraction, default=0.2, help="fraction of the rows held out for the accuracy")
     t.add_argument("--hidden", type=_positive_int, default=16, help="hidden units")
-    t.add_argument("--epochs", type=_count, default=50, help="passes over the training rows")
+    t.add_argument("--epochs", type=_epochs, default=50, help="passes over the training rows")
     t.add_argument("--learning-rate", type=_learning_rate, default=0.05, help="step size; gradients are summed over a batch")
     t.add_argument("--batch-size", type=_batch_size, default=64, help="rows per step, or 'full' for the tutorial's full batch")
     t.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="float type of data and weights")
@@ -291,6 +306,7 @@ def _parser():
     )
     t.add_argument("--seed", type=_count, default=0, help="seeds the data, the initial weights and the shuffles")
     t.add_argument("--save", metavar="PATH", type=_save_path, help="save the trained network to this .npz file")
+    parser.train_parser = t  # for errors found after parsing, with train's usage line
     t.set_defaults(progress=True)
     t.add_argument(
         "--no-progress", dest="progress", action="store_false", default=argparse.SUPPRESS,
@@ -309,7 +325,11 @@ def _parser():
 
 
 def main(argv=None):
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "train" and args.dataset in TWO_FEATURES and hasattr(args, "n_features"):
+        parser.train_parser.error(f"argument --n-features: --dataset {args.dataset} has 2 features; "
+                                    "--n-features applies to xor, parity and blobs")
     if args.command in (None, "demo", "train"):  # a first run says why it waits
         from fastnn import _kernels
 

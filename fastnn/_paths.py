@@ -87,15 +87,15 @@ class PackedEpochs:
         self.net._keep(tuple(unpack(a, self.n) for a in self.acts))
 
 
-def forward_packed(net, X):
-    """The activations (hin, hout, oin, out) of X, by packed.train with no epoch: training's own kernel."""
+def forward_packed(net, X, params=None):
+    """The activations (hin, hout, oin, out) of X from `params` (default: net's), by packed.train with no epoch."""
     n = X.shape[0]
     acts, deltas = _packed_buffers(net, n)
     # Only X, the weights and the activations are used; the other arguments
     # have the types of training's, so that no other variant is compiled.
     unused = np.empty(0)
     packed.train(
-        pack(X), acts[3], acts[3], net._params(), net._sums, acts, deltas, (unused,) * 3, unused, 0.0,
+        pack(X), acts[3], acts[3], params or net._params(), net._sums, acts, deltas, (unused,) * 3, unused, 0.0,
         _rule(net, True),
     )
     return tuple(unpack(a, n) for a in acts)
@@ -111,22 +111,22 @@ def backward_packed(net, X, Y, hout, out, lr):
     )
 
 
-def predict(net, X):
-    """The network's output for rows X, with no attribute set.
+def predict(net, X, params):
+    """The network's output for rows X from `params` (net's, or a copy), with no attribute set.
 
     Small data: by training's own kernel if this process has it for the
     network's dtype already (the same numbers: no sum crosses samples), else
     by stream.predict, which compiles in a fraction of its time.
     """
     if uses_rows(X.shape[0], net._sizes()):
-        return forward_rows(X, net._params(), activations=False)
+        return forward_rows(X, params, activations=False)
     if any(signature[0].dtype == numba.from_dtype(net.dtype) for signature in packed.train.signatures):
-        return np.ascontiguousarray(forward_packed(net, X)[3])
+        return np.ascontiguousarray(forward_packed(net, X, params)[3])
     n, (f, h, o) = X.shape[0], net._sizes()
     width = blocks(n)[1]
     proba = np.empty((n, o), net.dtype)
     Xb, *acts = arena([(f, 1, width), (h, 1, width), (h, 1, width), (o, 1, width), (o, 1, width)], net.dtype)
-    stream.predict(X, net._params(), proba, np.empty(0, np.int64), Xb, tuple(acts))
+    stream.predict(X, tuple(params), proba, np.empty(0, np.int64), Xb, tuple(acts))
     return proba
 
 

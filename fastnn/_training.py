@@ -17,6 +17,7 @@ import numpy as np
 
 from . import _config
 from ._paths import next_chunk, work_per_sample
+from ._validation import plural
 
 try:
     import _signal  # signal's C module: its functions without the enum conversions, much cheaper a call
@@ -25,11 +26,25 @@ except ImportError:  # another Python implementation
 
 
 def train(net, runner, epochs, lr, report):
-    """`epochs` epochs of `runner` on `net`; returns and keeps (net.loss_history) the losses of the epochs done."""
+    """`epochs` epochs of `runner` on `net`; returns and keeps (net.loss_history) the losses of the epochs done.
+
+    Before each call it publishes the parameters the call starts from as
+    ``net._published`` (the copy it keeps to undo a diverged call, never
+    written), so that a reader in another thread sees whole epochs while
+    the live arrays change in place; cleared at the end.
+    """
     losses = np.empty(epochs)
     net.loss_history = losses[:0]
     if epochs == 0:
         return losses
+    try:
+        _epochs(net, runner, epochs, lr, report, losses)
+    finally:
+        net._published = None  # readers take the live parameters again, under the lock
+    return net.loss_history
+
+
+def _epochs(net, runner, epochs, lr, report, losses):
     params = net._params()
     # The first call is sized from the work per epoch, later ones from measured time.
     done = 0
@@ -37,6 +52,7 @@ def train(net, runner, epochs, lr, report):
     with _DeferredInterrupt() as interrupt:
         while done < epochs and not interrupt.pending:
             saved = [p.copy() for p in params]
+            net._published = tuple(saved)
             began = time.perf_counter()
             stop = runner.run(losses, done, min(epochs, done + chunk), interrupt)
             elapsed = time.perf_counter() - began
@@ -54,11 +70,11 @@ def train(net, runner, epochs, lr, report):
                 raise FloatingPointError(
                     f"training diverged at epoch {stop}: the {what} would be NaN or infinite "
                     f"(learning_rate={lr!r} is probably too large). The network keeps the weights "
-                    f"that epoch started from; loss_history holds the {stop} finite losses before it."
+                    f"that epoch started from; loss_history holds the "
+                    f"{plural(stop, 'finite loss', 'finite losses')} before it."
                 )
             chunk = next_chunk(chunk, elapsed)
             done = stop
-    return net.loss_history
 
 
 def _finite(params):

@@ -13,49 +13,102 @@ import numbers
 
 import numpy as np
 
+# The largest integers the kernels and NumPy take. Sizes, batch sizes and the
+# kernels' indices are int64; no array may hold more than INTP_MAX bytes
+# (NumPy's "array is too big"), so the float64 losses of train hold at most
+# INTP_MAX // 8 epochs.
+INT64_MAX = int(np.iinfo(np.int64).max)
+INTP_MAX = int(np.iinfo(np.intp).max)
+EPOCHS_MAX = INTP_MAX // 8
+_INT64_LIMIT = f"at most {INT64_MAX} (2**63 - 1, the kernels' int64)"
+
 # A set: membership by hash first, as np.dtype(np.float64) == None is True.
 DTYPES = {np.dtype(np.float32), np.dtype(np.float64)}
 GRADIENTS = ("tutorial", "exact")
+
+
+def plural(count, word, many=None):
+    """'1 column', '2 columns', '1,600 rows': the count and the word (or `many`, else word + 's') in the right number."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
 def _is_bool(value):
     return isinstance(value, (bool, np.bool_))
 
 
+def _show(value):
+    """repr(value) for the message; an integer of more than 40 digits as its magnitude (str() of one of
+    more than 4300 digits would raise)."""
+    if isinstance(value, numbers.Integral) and not _is_bool(value) and abs(int(value)) >= 10**40:
+        return f"an integer of about {'-' if value < 0 else ''}10**{int(math.log10(abs(int(value))))}"
+    return repr(value)
+
+
 def check_number(name, value, what, *, integer=False, low=None, high=None, open_low=False, open_high=False,
-                 allow_none=False):
+                 allow_none=False, beyond=None):
     """value as an int (integer=True) or a finite float, within [low, high] (an end excluded if open).
 
-    `what` completes "{name} must be ...", as "a positive integer".
+    `what` completes "{name} must be ...", as "a positive integer"; `beyond`,
+    if given, is added to it for a value above `high`, to say the limit
+    ("at most 2**63 - 1").
     """
     if value is None and allow_none:
         return None
     kind = numbers.Integral if integer else numbers.Real
     if _is_bool(value) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be {what}, got {value!r} of type {type(value).__name__}")
+        raise TypeError(f"{name} must be {what}, got {_show(value)} of type {type(value).__name__}")
     try:
         number = int(value) if integer else float(value)
     except OverflowError:  # an int beyond float's range: not finite
         number = math.inf
+    above = high is not None and (number >= high if open_high else number > high)
     if not (
         (integer or math.isfinite(number))
         and (low is None or (number > low if open_low else number >= low))
-        and (high is None or (number < high if open_high else number <= high))
+        and not above
     ):
-        raise ValueError(f"{name} must be {what}, got {value!r}")
+        limit = f" {beyond}" if above and beyond else ""
+        raise ValueError(f"{name} must be {what}{limit}, got {_show(value)}")
     return number
 
 
 def check_size(name, value):
-    return check_number(name, value, "a positive integer", integer=True, low=1)
+    return check_number(name, value, "a positive integer", integer=True, low=1, high=INT64_MAX, beyond=_INT64_LIMIT)
+
+
+def check_array_bytes(names, sizes, shapes, itemsize):
+    """Refuse sizes whose arrays of `shapes` (items of `itemsize` bytes) would exceed NumPy's largest array.
+
+    `names` and `sizes` are the arguments the shapes come from, for the message.
+    Checked before anything is allocated or drawn: NumPy would say
+    "Maximum allowed dimension exceeded" or "array is too big", naming nothing.
+    """
+    nbytes = sum(math.prod(shape) for shape in shapes) * itemsize
+    if nbytes > INTP_MAX:
+        given = ", ".join(f"{name}={size}" for name, size in zip(names, sizes))
+        raise ValueError(
+            f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} too large: the arrays would take {nbytes:.3g} bytes, more than the "
+            f"largest array NumPy can allocate ({INTP_MAX} bytes); got {given}"
+        )
+
+
+def check_network_arrays(sizes, dtype):
+    """The checked sizes (input, hidden, output) together: its weights of `dtype` and their float64 sums fit in arrays."""
+    f, h, o = sizes
+    names = ("input_size", "hidden_size", "output_size")
+    check_array_bytes(names[:2], (f, h), [(f, h)], dtype.itemsize)
+    check_array_bytes(names[1:], (h, o), [(h, o)], dtype.itemsize)
+    check_array_bytes(names, sizes, [(f, h), (1, h), (h, o), (1, o)], dtype.itemsize + 8)
 
 
 def check_epochs(epochs):
-    return check_number("epochs", epochs, "a non-negative integer", integer=True, low=0)
+    beyond = f"at most {EPOCHS_MAX} (the longest array of float64 losses NumPy can allocate)"
+    return check_number("epochs", epochs, "a non-negative integer", integer=True, low=0, high=EPOCHS_MAX, beyond=beyond)
 
 
 def check_batch_size(batch_size):
-    return check_number("batch_size", batch_size, "None or a positive integer", integer=True, low=1, allow_none=True)
+    return check_number("batch_size", batch_size, "None or a positive integer", integer=True, low=1, high=INT64_MAX,
+                        allow_none=True, beyond=_INT64_LIMIT)
 
 
 def check_learning_rate(learning_rate):
@@ -121,17 +174,28 @@ def real_array(name, value, expected):
     return arr
 
 
+def _reshape_hint(name, arr, n_cols):
+    """For a 1-D array, the reshape that makes it the 2-D one asked for, if there is one."""
+    if arr.ndim != 1:
+        return ""
+    if n_cols == 1:  # one value per sample: a column
+        return f"; for {plural(arr.shape[0], 'sample')} of 1 column, pass {name}.reshape(-1, 1)"
+    if arr.shape[0] == n_cols:  # the values of one sample: a row
+        return f"; for one sample of {n_cols} columns, pass {name}.reshape(1, -1)"
+    return ""
+
+
 def matrix(name, value, n_cols, cols_what, n_rows=None):
     """value as a 2-D real ndarray of n_cols columns (and n_rows rows, if given), as it came."""
     arr = real_array(name, value, "a 2-dimensional numeric array")
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-dimensional, got an array of shape {arr.shape}")
+        raise ValueError(f"{name} must be 2-dimensional, got an array of shape {arr.shape}{_reshape_hint(name, arr, n_cols)}")
     if arr.shape[0] == 0:
         raise ValueError(f"{name} must have at least one row, got an array of shape {arr.shape}")
     if n_rows is not None and arr.shape[0] != n_rows:
-        raise ValueError(f"{name} must have {n_rows} rows, one per row of X, got {arr.shape[0]}")
+        raise ValueError(f"{name} must have {plural(n_rows, 'row')}, one per row of X, got {arr.shape[0]}")
     if arr.shape[1] != n_cols:
-        raise ValueError(f"{name} must have {n_cols} columns ({cols_what}), got an array of shape {arr.shape}")
+        raise ValueError(f"{name} must have {plural(n_cols, 'column')} ({cols_what}), got an array of shape {arr.shape}")
     return arr
 
 

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ._validation import check_dtype, check_number, check_size, resolve_seed
+from ._validation import check_array_bytes, check_dtype, check_number, check_size, resolve_seed
 
 __all__ = ["make_blobs", "make_circles", "make_moons", "make_parity", "make_xor"]
 
@@ -32,6 +32,15 @@ def _check_noise(noise, dtype):
     # Gaussian draws stay below 10 standard deviations; beyond the dtype's range X would hold inf.
     what = f"a finite number >= 0, small enough for {dtype}"
     return check_number("noise", noise, what, low=0, high=float(np.finfo(dtype).max) / 10)
+
+
+def _check_shape(n_samples, n_features, dtype):
+    """The checked sizes and dtype; X of (n_samples, n_features) and y of (n_samples, 1) must fit in arrays."""
+    n_samples, n_features = check_size("n_samples", n_samples), check_size("n_features", n_features)
+    dtype = check_dtype(dtype)
+    check_array_bytes(("n_samples", "n_features"), (n_samples, n_features), [(n_samples, n_features + 1)],
+                      dtype.itemsize)
+    return n_samples, n_features, dtype
 
 
 def _generator(seed):
@@ -45,9 +54,7 @@ def _generate(n_samples, n_features, noise, seed, dtype, fill):
     NumPy's generators and ufuncs release the GIL on arrays of this size, so
     the threads run in parallel.
     """
-    n_samples = check_size("n_samples", n_samples)
-    n_features = check_size("n_features", n_features)
-    dtype = check_dtype(dtype)
+    n_samples, n_features, dtype = _check_shape(n_samples, n_features, dtype)
     noise = _check_noise(noise, dtype)
     rng = _generator(seed)
     X = np.empty((n_samples, n_features), dtype)
@@ -182,9 +189,9 @@ def make_blobs(n_samples=1000, n_features=2, *, noise=1.0, seed=None, dtype=np.f
     y : ndarray of shape (n_samples, 1)
     """
     # Everything is checked before the centres are drawn from the caller's generator.
-    check_size("n_samples", n_samples)
-    n_features = check_size("n_features", n_features)
-    _check_noise(noise, check_dtype(dtype))
+    _, n_features, checked = _check_shape(n_samples, n_features, dtype)
+    _check_noise(noise, checked)
+    check_array_bytes(("n_features",), (n_features,), [(2, n_features)], 8)  # the float64 centres
     rng = _generator(seed)
     centers = rng.uniform(-5, 5, size=(2, n_features))
 

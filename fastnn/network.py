@@ -7,13 +7,26 @@ attributes. The numbers are computed by the kernels of ``_kernels``.
 """
 
 import contextlib
+import functools
 import sys
+import threading
 
 import numpy as np
 
 from . import _io, _kernels, _paths, _training
 from . import _validation as check
 from ._layout import arena
+
+
+def _exclusive(method):
+    """The method holds the network's lock: a call from another thread meanwhile waits its turn."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 def _weight_property(attr, rows, cols):
@@ -29,6 +42,7 @@ def _weight_property(attr, rows, cols):
     def fget(self):
         return getattr(self, attr)
 
+    @_exclusive
     def fset(self, value):
         shape = (getattr(self, rows) if isinstance(rows, str) else rows, getattr(self, cols))
         arr = check.param(attr.lstrip("_"), value, shape, self.dtype)
@@ -43,9 +57,12 @@ def _activation_property(index, name):
     """An activation attribute; after large-data training it is computed when first read."""
 
     def fget(self):
-        self._materialize()
+        if self._pending is not None:
+            with self._lock:
+                self._materialize()
         return self._acts[index]
 
+    @_exclusive
     def fset(self, value):
         self._materialize()
         acts = list(self._acts)
@@ -107,10 +124,13 @@ class SimpleNeuralNetwork:
     output = _activation_property(3, "output")
 
     def __init__(self, input_size, hidden_size, output_size, *, seed=None, dtype=np.float64, gradient="tutorial"):
+        self._lock = threading.RLock()  # held by every call that changes the network (see _exclusive)
+        self._published = None  # while train runs: a copy of the parameters of whole epochs (see _whole_epochs)
         self.input_size = check.check_size("input_size", input_size)
         self.hidden_size = check.check_size("hidden_size", hidden_size)
         self.output_size = check.check_size("output_size", output_size)
         self.dtype = check.check_dtype(dtype)
+        check.check_network_arrays(self._sizes(), self.dtype)  # before anything is allocated or drawn
         self.gradient = check.check_choice("gradient", gradient, check.GRADIENTS)
         self._rng = check.resolve_seed(seed)
         if self._rng is None:
@@ -140,6 +160,15 @@ class SimpleNeuralNetwork:
             f"dtype=numpy.{self.dtype.name}{gradient})"
         )
 
+    def __getstate__(self):  # copy, deepcopy, pickle: without the lock (a new one on the copy)
+        state = dict(self.__dict__, _published=None)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
     # The engine's view of the network.
 
     def _sizes(self):
@@ -163,8 +192,30 @@ class SimpleNeuralNetwork:
     def _uses_rows(self, X):
         return _paths.uses_rows(X.shape[0], self._sizes())
 
+    @contextlib.contextmanager
+    def _whole_epochs(self):
+        """The parameters as whole epochs left them, for a reader (predict_proba, save).
+
+        The live arrays, with the lock held; or, while train holds the lock in
+        another thread, the copy it published at its last return to Python
+        (train updates the live arrays in place, many epochs in one compiled
+        call). A reader never waits for a training to end.
+        """
+        while True:
+            if self._lock.acquire(timeout=0.005):
+                try:
+                    yield self._params()
+                finally:
+                    self._lock.release()
+                return
+            published = self._published
+            if published is not None:
+                yield published
+                return
+
     # The tutorial's methods.
 
+    @_exclusive
     def forward(self, X):
         """Forward pass; sets the activation attributes as the tutorial does.
 
@@ -180,6 +231,7 @@ class SimpleNeuralNetwork:
         self._keep(_paths.forward_rows(X, self._params()) if self._uses_rows(X) else _paths.forward_packed(self, X))
         return self.output
 
+    @_exclusive
     def backward(self, X, y, learning_rate):
         """One gradient step (the ``gradient`` rule, the tutorial's by default) from the last forward pass.
 
@@ -210,6 +262,7 @@ class SimpleNeuralNetwork:
                 "probably too large); the weights are unchanged"
             )
 
+    @_exclusive
     def train(self, X, y, epochs, learning_rate, verbose=True, *, batch_size=None, shuffle=True):
         """Gradient descent, the epoch loop in compiled code.
 
@@ -219,7 +272,8 @@ class SimpleNeuralNetwork:
         y : array_like of shape (n_samples, output_size)
             Targets in [0, 1].
         epochs : int
-            Number of passes over the data, 0 or more.
+            Number of passes over the data, 0 or more (at most 2**60 - 1 on a
+            64-bit system: the losses are kept in one float64 array).
         learning_rate : float
             Finite and positive. Each step subtracts ``learning_rate`` times
             the gradient summed (not averaged) over the samples of the batch.
@@ -229,7 +283,8 @@ class SimpleNeuralNetwork:
             (epochs, loss, time spent and left) on stderr instead.
         batch_size : int or None, keyword-only
             None (default) is the tutorial's full batch: one step per epoch.
-            An int makes a step after every `batch_size` samples. Mini-batch
+            An int makes a step after every `batch_size` samples (at most
+            2**63 - 1; more than n_samples is one batch of all). Mini-batch
             training reads X and y in place, block by block, and does not set
             the activation attributes (``hidden_input`` ... ``output``).
         shuffle : bool, keyword-only
@@ -270,6 +325,7 @@ class SimpleNeuralNetwork:
         Y, binary = check.targets(y, X.shape[0], self.output_size, self.dtype)
         report = _training.Report(verbose, epochs)
         if batch_size is not None:
+            batch_size = min(batch_size, X.shape[0])  # one batch of every row (the kernels add it to row indices)
             runner = _paths.BatchEpochs(self, X, Y, binary, lr, batch_size, shuffle, report)
         elif self._uses_rows(X):
             runner = _paths.RowEpochs(self, X, Y, binary, lr)
@@ -296,7 +352,9 @@ class SimpleNeuralNetwork:
         -------
         proba : ndarray of shape (n_samples, output_size), of the network's dtype
         """
-        return _paths.predict(self, self._rows(X))
+        X = self._rows(X)
+        with self._whole_epochs() as params:
+            return _paths.predict(self, X, params)
 
     def predict(self, X, threshold=0.5):
         """Class labels: 1 where the output is above `threshold`, else 0.
@@ -327,9 +385,19 @@ class SimpleNeuralNetwork:
         The file holds a format version, the sizes, the dtype, the gradient
         rule and the four parameters. It is written to a temporary file in the
         same directory and renamed over `path`, so that a crash never leaves a
-        partial file where a good one was.
+        partial file where a good one was. On Linux the temporary file is
+        unnamed (O_TMPFILE) until it is whole, so a killed save leaves nothing;
+        elsewhere the next save of `path` removes what killed saves left. A
+        replaced file keeps its permissions.
+
+        Raises
+        ------
+        OSError
+            If the directory is missing or cannot be written (the error names
+            the directory), or `path` is a directory.
         """
-        _io.save(self, path)
+        with self._whole_epochs() as params:
+            _io.save(self, path, params)
 
     @classmethod
     def load(cls, path, *, seed=None):
@@ -346,6 +414,9 @@ class SimpleNeuralNetwork:
         ------
         ValueError
             If the file is not a network saved by fastnn, is truncated or
-            damaged, or its parts do not agree with each other.
+            damaged (the message names the file and the damaged member), or
+            its parts do not agree with each other. Nothing is unpickled.
+        OSError
+            If `path` cannot be read: missing, a directory, no permission.
         """
         return _io.load(cls, path, seed)

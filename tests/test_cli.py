@@ -128,24 +128,28 @@ def test_ctrl_c_in_train_saves_and_exits_130_without_a_traceback(tmp_path):
     path = tmp_path / "net.npz"
     command = [sys.executable, "-m", "fastnn", "train", "--n-samples", "20000", "--epochs", "1000000",
                "--batch-size", "full", "--no-progress", "--save", str(path)]
+    import threading
+    import time
+
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    watchdog = threading.Timer(300, child.kill)  # a child that never stops fails the test, not the suite
+    watchdog.start()
     try:
         for line in child.stdout:
-            if "1000000 epochs" in line:  # training is starting
+            if "epochs, learning rate" in line:  # training is starting
                 break
-        import time
-
         time.sleep(1.0)
         child.send_signal(signal.SIGINT)
         out, err = child.communicate(timeout=60)
     finally:
+        watchdog.cancel()
         child.kill()
     assert child.returncode == 130, err
     assert "Traceback" not in err
     message = [line for line in err.splitlines() if line.startswith("interrupted after epoch ")]
     words = message[0].split() if message else []
-    assert words[4:6] == ["of", "1000000"] and int(words[3]) >= 1, err
+    assert words[4:6] == ["of", "1,000,000"] and int(words[3].replace(",", "")) >= 1, err
     assert f"saved to {path}" in err
     net = fastnn.SimpleNeuralNetwork.load(path)
     assert net.hidden_size == 16
@@ -161,3 +165,20 @@ def test_bench_keeps_no_json_unless_asked(capsys, tmp_path):
     main(["bench", "-k", "matmul and float32", "--json", str(path)])
     out = capsys.readouterr().out
     assert f"benchmark data written to {path}" in out and path.exists()
+
+
+@pytest.mark.parametrize("dataset", ["moons", "circles"])
+def test_n_features_is_refused_for_datasets_of_two_features(dataset, capsys):
+    """Given explicitly, --n-features with moons or circles is an error (it was silently ignored)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--dataset", dataset, "--n-features", "3", "--epochs", "1"])
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert f"argument --n-features: --dataset {dataset} has 2 features" in err and out == ""
+
+
+def test_one_epoch_and_one_row_are_singular(capsys):
+    assert main(["train", "--n-samples", "2", "--test-fraction", "0.5", "--epochs", "1", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "1 row to train on" in out and ": 1 epoch, learning rate" in out, out
+    assert "1 rows" not in out and "1 epochs" not in out

@@ -222,3 +222,39 @@ def test_ctrl_c_while_waiting_for_the_helpers_is_raised_once_they_are_done():
     helpers = _threads.helpers()
     assert helpers.busy.acquire(blocking=False)
     helpers.busy.release()
+
+
+def test_save_during_training_writes_whole_epochs_and_copies_keep_working(tmp_path):
+    """save from another thread while train runs writes the weights of a whole epoch (the copy train
+    publishes between its compiled calls); the per-network lock does not stop copy and pickle."""
+    import copy
+    import pickle
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(256, 8))
+    y = (X[:, :1] * X[:, 1:2] > 0).astype(float)
+    names = ["weights_input_hidden", "bias_hidden", "weights_hidden_output", "bias_output"]
+
+    def params(net):
+        return tuple(getattr(net, name).tobytes() for name in names)
+
+    epochs = 6000
+    twin = fastnn.SimpleNeuralNetwork(8, 16, 1, seed=0)
+    whole = {params(twin)}
+    for _ in range(epochs):
+        twin.train(X, y, 1, 0.01, verbose=False)
+        whole.add(params(twin))
+    net = fastnn.SimpleNeuralNetwork(8, 16, 1, seed=0)
+    trainer = threading.Thread(target=lambda: net.train(X, y, epochs, 0.01, verbose=False))
+    trainer.start()
+    saved = []
+    while trainer.is_alive():
+        path = tmp_path / f"{len(saved)}.npz"
+        net.save(path)
+        saved.append(params(fastnn.SimpleNeuralNetwork.load(path)))
+    trainer.join()
+    mixed = [s for s in saved if s not in whole]
+    assert saved and not mixed, f"{len(mixed)} of {len(saved)} saves mixed epochs"
+    for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert clone.weights_input_hidden.tobytes() == net.weights_input_hidden.tobytes()
+        clone.train(X, y, 2, 0.01, verbose=False)  # a lock of its own

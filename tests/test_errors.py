@@ -74,7 +74,7 @@ BAD_X = [
 BAD_Y = [
     pytest.param(np.zeros(4), ValueError, "y must be 2-dimensional", id="1-d"),
     pytest.param(np.zeros((3, 1)), ValueError, "y must have 4 rows, one per row of X, got 3", id="rows"),
-    pytest.param(np.zeros((4, 2)), ValueError, "y must have 1 columns \\(output_size\\)", id="outputs"),
+    pytest.param(np.zeros((4, 2)), ValueError, "y must have 1 column \\(output_size\\)", id="outputs"),
     pytest.param(np.array([[0], [np.nan], [1], [0]]), ValueError, "y must be finite", id="nan"),
     pytest.param(np.array([[0], [1.5], [1], [0]]), ValueError, "y must hold targets in \\[0, 1\\], got values from 0.0 to 1.5", id="above-1"),
     pytest.param(np.array([[0], [-1], [1], [0]]), ValueError, "y must hold targets in \\[0, 1\\]", id="negative"),
@@ -271,3 +271,47 @@ def test_divergence_after_some_epochs_keeps_those_epochs(monkeypatch):
     np.testing.assert_array_equal(replay.train(XOR_X, XOR_Y, 1234, 0.1, verbose=False), net.loss_history)
     for name in STATE[:4]:
         np.testing.assert_array_equal(getattr(net, name), getattr(replay, name))
+
+
+# Issue 19, item 5: errors that help.
+
+
+@pytest.mark.parametrize("method", ["backward", "train", "minibatch", "score"])
+def test_1d_y_for_one_output_says_how_to_make_it_a_column(trained, method):
+    """The tutorial's API is 2-D: a 1-D y is refused (not taken as a column), and the error says the reshape."""
+    before = snapshot(trained)
+    with pytest.raises(ValueError, match=re.escape("y must be 2-dimensional, got an array of shape (4,)") + ".*"
+                       + re.escape("pass y.reshape(-1, 1)")):
+        if method == "score":
+            trained.score(XOR_X, XOR_Y.ravel())
+        else:
+            call(trained, method, y=XOR_Y.ravel())
+    assert_unchanged(trained, before)
+
+
+def test_1d_X_of_one_sample_says_how_to_make_it_a_row(trained):
+    with pytest.raises(ValueError, match=re.escape("pass X.reshape(1, -1)")):
+        trained.predict_proba(np.array([0.0, 1.0]))
+
+
+def test_counts_of_one_are_singular(trained):
+    with pytest.raises(ValueError, match=re.escape("y must have 1 row, one per row of X, got 2")):
+        trained.train(XOR_X[:1], XOR_Y[:2], 1, 0.1, verbose=False)
+    with pytest.raises(ValueError, match=re.escape("y must have 1 column (output_size)")):
+        trained.train(XOR_X, np.zeros((4, 2)), 1, 0.1, verbose=False)
+
+
+def test_divergence_at_epoch_1_says_one_finite_loss(monkeypatch):
+    from fastnn import _paths
+
+    real = _paths.PackedEpochs.run
+
+    def nan_from_1(self, losses, start, stop, interrupt):
+        stop = real(self, losses, start, stop, interrupt)
+        losses[max(start, 1) : stop] = np.nan
+        return stop
+
+    monkeypatch.setattr(_paths.PackedEpochs, "run", nan_from_1)
+    net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=0)
+    with pytest.raises(FloatingPointError, match="loss_history holds the 1 finite loss before it"):
+        net.train(XOR_X, XOR_Y, 10, 0.1, verbose=False)

@@ -1,6 +1,8 @@
 """predict_proba, predict and score; save and load."""
 
+import io
 import os
+import pickle
 import warnings
 import zipfile
 
@@ -232,3 +234,78 @@ def test_save_keeps_the_permissions_of_the_file_it_replaces(net, tmp_path):
     os.chmod(path, 0o600)
     net.save(path)
     assert os.stat(path).st_mode & 0o777 == 0o600
+
+
+def test_loading_what_save_never_writes_says_so_in_plain_words(net, tmp_path):
+    """Issue 19: a .npy, a pickle or an .npz with an object member: what the file is not, without NumPy's
+    pickle advice or internal exception text."""
+    npy = tmp_path / "weights.npy"
+    np.save(npy, np.zeros(3))
+    pickled = tmp_path / "net.pkl"
+    pickled.write_bytes(pickle.dumps({"weights": [1, 2]}))
+    good = tmp_path / "good.npz"
+    net.save(good)
+    objects = tmp_path / "objects.npz"
+    with zipfile.ZipFile(good) as z, zipfile.ZipFile(objects, "w") as out:
+        for name in z.namelist():
+            if name == "sizes.npy":
+                buffer = io.BytesIO()
+                np.save(buffer, np.array([2, 4, None], dtype=object), allow_pickle=True)
+                out.writestr(name, buffer.getvalue())
+            else:
+                out.writestr(name, z.read(name))
+    for path, words in [
+        (npy, "it holds a single NumPy array (.npy), not the .npz archive"),
+        (pickled, "it is not an .npz archive"),
+        (objects, "its member 'sizes' holds Python objects (pickled data), which a fastnn file never does"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            fastnn.SimpleNeuralNetwork.load(path)
+        message = str(info.value)
+        assert message.startswith(str(path)) and words in message, message
+        for internal in ["allow_pickle", "context manager", "Error:", "pickled (object) data"]:
+            assert internal not in message, message
+
+
+@pytest.mark.parametrize("where", ["missing", "not-a-directory"])
+def test_save_into_a_missing_directory_names_the_directory(net, tmp_path, where):
+    """Issue 19: the error names the directory the caller chose, not the temporary file's name."""
+    if where == "missing":
+        directory = tmp_path / "no" / "such"
+    else:
+        directory = tmp_path / "file.txt"
+        directory.write_text("a file")
+    with pytest.raises(OSError) as info:
+        net.save(directory / "net.npz")
+    assert info.value.filename == str(directory)
+    assert str(directory) in str(info.value) and ".fastnn-" not in str(info.value)
+
+
+@pytest.mark.parametrize("tmpfile", [True, False], ids=["O_TMPFILE", "named"])
+def test_save_removes_what_killed_saves_left_and_leaves_saves_in_progress(net, tmp_path, monkeypatch, tmpfile):
+    """Issue 20: a temporary file of this target that no process holds locked is removed by the next save;
+    one a save is writing (locked), and those of other targets, are left alone."""
+    import fcntl
+
+    from fastnn import _io
+
+    if tmpfile and not _io._TMPFILE:
+        pytest.skip("no O_TMPFILE here")
+    monkeypatch.setattr(_io, "_TMPFILE", tmpfile)
+    target = tmp_path / "net.npz"
+    prefix = _io._prefix(str(target))
+    left = tmp_path / f"{prefix}dead.npz.tmp"
+    left.write_bytes(b"PK half a file")
+    writing = tmp_path / f"{prefix}live.npz.tmp"
+    writing.write_bytes(b"PK")
+    other = tmp_path / f"{_io._prefix(str(tmp_path / 'other.npz'))}dead.npz.tmp"
+    other.write_bytes(b"PK")
+    with open(writing, "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        net.save(target)
+        assert sorted(os.listdir(tmp_path)) == sorted(["net.npz", writing.name, other.name])
+    np.testing.assert_array_equal(fastnn.SimpleNeuralNetwork.load(target).weights_input_hidden,
+                                  net.weights_input_hidden)
+    os.chmod(target, 0o640)
+    net.save(target)  # the mode of the file it replaces, on either path
+    assert os.stat(target).st_mode & 0o777 == 0o640
