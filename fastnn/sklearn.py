@@ -406,7 +406,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y must have {self.n_outputs_} outputs, as in the previous fit, got {Y.shape[1]}")
         if not incremental or not hasattr(self, "_optimizer"):
-            self._optimizer = self._new_optimizer()
+            self._optimizer = self._new_optimizer(X.dtype)
         self._fit_stochastic(X, Y, incremental)
         return self
 
@@ -437,11 +437,23 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self.validation_scores_ = None
             self.best_validation_score_ = None
 
-    def _new_optimizer(self):
-        """The optimizer's state: its moments (float64, one set per parameter, twice), steps and learning rate."""
+    def _new_optimizer(self, dtype):
+        """The optimizer: its settings, moments (float64, one set per parameter, twice), steps and learning rate.
+
+        The settings are read once, here: as scikit-learn's optimizer object,
+        it keeps them through partial_fit calls whatever set_params changes.
+        """
         shapes = [c.shape for c in self.coefs_]
         sizes = [shapes[0], (shapes[0][1],), shapes[1], (shapes[1][1],)]
-        return {"moments": tuple(_zeros(sizes + sizes, np.float64)), "steps": 0, "lr": float(self.learning_rate_init)}
+        return {
+            "hyper": self._hyper(dtype),
+            "moments": tuple(_zeros(sizes + sizes, np.float64)),
+            "steps": 0,
+            "lr": float(self.learning_rate_init),
+            "lr_init": float(self.learning_rate_init),
+            "power_t": float(self.power_t),
+            "schedule": self.learning_rate if self.solver == "sgd" else "constant",  # adam has no schedule
+        }
 
     def _params(self):
         """(W1, b1, W2, b2) for the kernels, sharing memory with coefs_ and intercepts_ (biases as (1, units))."""
@@ -450,14 +462,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         self.intercepts_ = [_own(b, dtype) for b in self.intercepts_]
         return self.coefs_[0], self.intercepts_[0].reshape(1, -1), self.coefs_[1], self.intercepts_[1].reshape(1, -1)
 
-    def _hyper(self, dtype, lr):
+    def _hyper(self, dtype):
         eps = np.finfo(dtype).eps  # scikit-learn clips probabilities to [eps, 1 - eps] in the loss
         hyper = np.zeros(_k._N_HYPER)
         hyper[_k._SOLVER] = _k._ADAM if self.solver == "adam" else _k._SGD
-        hyper[_k._LR] = lr
         hyper[_k._BETA_1], hyper[_k._BETA_2], hyper[_k._EPSILON] = self.beta_1, self.beta_2, self.epsilon
         hyper[_k._MOMENTUM], hyper[_k._NESTEROV] = self.momentum, float(self.nesterovs_momentum)
-        hyper[_k._ALPHA] = self.alpha
         hyper[_k._LO], hyper[_k._HI] = float(eps), float(dtype.type(1) - eps)
         return hyper
 
@@ -495,7 +505,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 if self.shuffle:
                     sample_idx = shuffle(sample_idx, random_state=self._random_state)  # scikit-learn's draws
                 order = _own(sample_idx, np.int64) if self.shuffle else in_order
-                hyper = self._hyper(dtype, self._optimizer["lr"])
+                hyper = self._optimizer["hyper"]
+                hyper[_k._LR] = self._optimizer["lr"]
+                hyper[_k._ALPHA] = self.alpha  # part of the loss, not of the optimizer: read every epoch, as scikit-learn
                 saved = [p.copy() for p in params] + [m.copy() for m in moments]
                 steps = self._optimizer["steps"]
                 totals[:] = 0.0, steps
@@ -521,8 +533,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                     self._update_no_improvement_count(X_val, y_val)
                 else:
                     self._update_no_improvement_count(None, None)
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    self._optimizer["lr"] = float(self.learning_rate_init) / (self.t_ + 1) ** self.power_t
+                if self._optimizer["schedule"] == "invscaling":
+                    self._optimizer["lr"] = self._optimizer["lr_init"] / (self.t_ + 1) ** self._optimizer["power_t"]
                 if self._no_improvement_count > self.n_iter_no_change:
                     if self.early_stopping:
                         msg = (
@@ -553,7 +565,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _trigger_stopping(self, msg):
         """True to stop; "adaptive" sgd divides its learning rate by 5 instead, down to 1e-6 (scikit-learn's rule)."""
-        if self.solver != "sgd" or self.learning_rate != "adaptive":
+        if self._optimizer["schedule"] != "adaptive":
             if self.verbose:
                 print(msg + " Stopping.")
             return True
