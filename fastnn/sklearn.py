@@ -20,9 +20,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, column_or_1d, shuffle
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.multiclass import _check_partial_fit_first_call, check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _kernels_sklearn as _k
@@ -374,7 +374,6 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, multi_output=True, dtype=dtype, order="C", reset=reset)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
@@ -503,8 +502,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)  # scikit-learn's draws
-                order = _own(sample_idx, np.int64) if self.shuffle else in_order
+                    # The draws of scikit-learn's sklearn.utils.shuffle(sample_idx, random_state=...), without
+                    # its checks and copies: the same seed visits the samples in the same order.
+                    permutation = np.arange(n)
+                    self._random_state.shuffle(permutation)
+                    sample_idx = sample_idx[permutation]
+                order = sample_idx if self.shuffle else in_order
                 hyper = self._optimizer["hyper"]
                 hyper[_k._LR] = self._optimizer["lr"]
                 hyper[_k._ALPHA] = self.alpha  # part of the loss, not of the optimizer: read every epoch, as scikit-learn
