@@ -233,6 +233,20 @@ def test_one_compiled_variant_per_dtype():
         assert {str(sig[0]) for sig in kernel.signatures} <= allowed
 
 
+def test_an_epoch_cut_into_many_calls_gives_the_same_fit(monkeypatch):
+    """Big data runs an epoch in several compiled calls (to check for divergence and let Ctrl-C in): same numbers."""
+    import fastnn.sklearn as fsk
+
+    X, y = blobs(301, 3)
+    settings = dict(hidden_layer_sizes=(5,), batch_size=20, max_iter=3, random_state=0, alpha=0.01)
+    whole = MLPClassifier(**settings).fit(X, y)
+    monkeypatch.setattr(fsk, "_CALL_WORK", 1)  # one batch per call
+    cut = MLPClassifier(**settings).fit(X, y)
+    assert cut.loss_curve_ == whole.loss_curve_
+    for a, b in zip(cut.coefs_ + cut.intercepts_, whole.coefs_ + whole.intercepts_):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_bad_parameters_name_themselves():
     X, y = blobs()
     with pytest.raises(ValueError, match="only activation='logistic' is supported"):
