@@ -2,6 +2,7 @@
 
     python benchmarks/sklearn_speed.py [--rows 100000] [--features 20] [--hidden 10 32 100]
                                        [--epochs 10] [--batch 200] [--repeat 5]
+                                       [--dtype float64] [--blas-threads N]
 
 Both estimators get the same data, hidden size, activation ("logistic"),
 solver, batch size and random_state, and run exactly `epochs` epochs
@@ -57,6 +58,10 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    parser.add_argument(
+        "--blas-threads", type=int, default=None,
+        help="hold NumPy's BLAS (scikit-learn's products) to this many threads; default: the library's own",
+    )
     args = parser.parse_args(argv)
 
     rng = np.random.default_rng(0)
@@ -67,6 +72,11 @@ def main(argv=None):
         f"fit on {args.rows} x {args.features} ({args.dtype}), {args.epochs} epochs, batches of {args.batch}, "
         f"activation='logistic'; median of {args.repeat} fits, fastnn's compilation excluded"
     )
+    if args.blas_threads is not None:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(args.blas_threads, user_api="blas")
+        print(f"NumPy's BLAS held to {args.blas_threads} thread(s)")
     print(f"{'hidden':>6}  {'solver':>6}  {'scikit-learn (s)':>16}  {'fastnn (s)':>10}  {'speed-up':>8}")
     warnings.simplefilter("ignore", ConvergenceWarning)
     for hidden in args.hidden:
