@@ -12,6 +12,11 @@ Data are (n_samples, units) C-ordered arrays of one float dtype, as
 ``fastnn.sklearn`` converts them once; the parameters are ``params = (W1, b1,
 W2, b2)`` of that dtype (biases of shape (1, units)); gradient sums and the
 optimizers' state are float64.
+
+Numba keys the on-disk cache of these kernels on this file alone, not on
+``_kernels.py`` whose helpers they inline: after an edit there, this file
+must change too (or the cache be cleared), or a stale compiled copy of the
+old helpers runs.
 """
 
 import math

@@ -346,7 +346,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
         if len(sizes) != 1:
             raise ValueError(
-                f"hidden_layer_sizes must give one hidden layer (fastnn's network has one), got {self.hidden_layer_sizes!r}"
+                "hidden_layer_sizes must give one hidden layer (fastnn's network has one), "
+                f"got {self.hidden_layer_sizes!r}"
             )
         size = sizes[0]
         if isinstance(size, (bool, np.bool_)) or not isinstance(size, Integral) or size < 1:
@@ -387,7 +388,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                         f"fit. Previously got {self.classes_}, `y` has {classes}"
                     )
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}.")
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
         Y = self._label_binarizer.transform(y)
         Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
         return _own(X, dtype), _own(Y, dtype)
@@ -478,7 +481,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 X, Y, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
             )
             if X_val.shape[0] < 2:
-                raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size of your dataset.")
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+                )
             X, Y, X_val = _own(X, X.dtype), _own(Y, Y.dtype), _own(X_val, X.dtype)
             y_val = self._label_binarizer.inverse_transform(Y_val if self.n_outputs_ > 1 else Y_val.ravel())
         n = X.shape[0]
@@ -490,7 +495,9 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             batch = int(np.clip(self.batch_size, 1, n))
         dtype, (f, h), o = X.dtype, self.coefs_[0].shape, self.n_outputs_
         width = _width(batch)
-        buffers = tuple(_zeros([(f, 1, width), (o, 1, width), (1, 1, width)] + [(u, 1, width) for u in (h, h, o, o, h, o)], dtype))
+        # Xb, Yb, Mb, then hin, hout, oin, out, hd, od: one block of the engine's packed layout.
+        shapes = [(f, 1, width), (o, 1, width), (1, 1, width)] + [(u, 1, width) for u in (h, h, o, o, h, o)]
+        buffers = tuple(_zeros(shapes, dtype))
         grads = tuple(_zeros([(f, h), (h,), (h, o), (o,)], np.float64))
         moments = self._optimizer["moments"]
         totals = np.zeros(2)
@@ -510,12 +517,13 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 order = sample_idx if self.shuffle else in_order
                 hyper = self._optimizer["hyper"]
                 hyper[_k._LR] = self._optimizer["lr"]
-                hyper[_k._ALPHA] = self.alpha  # part of the loss, not of the optimizer: read every epoch, as scikit-learn
+                hyper[_k._ALPHA] = self.alpha  # part of the loss, not of the optimizer: read afresh, as scikit-learn
                 saved = [p.copy() for p in params] + [m.copy() for m in moments]
                 steps = self._optimizer["steps"]
                 totals[:] = 0.0, steps
                 for start in range(0, n, rows):
-                    _k._epoch(X, Y, order, start, min(n, start + rows), batch, params, grads, moments, hyper, buffers, totals)
+                    stop = min(n, start + rows)
+                    _k._epoch(X, Y, order, start, stop, batch, params, grads, moments, hyper, buffers, totals)
                     if not (math.isfinite(totals[_k._LOSS]) and all(np.isfinite(p).all() for p in params)):
                         for p, q in zip(params + moments, saved):
                             p[...] = q

@@ -60,7 +60,8 @@ def test_import_fastnn_does_not_import_sklearn():
 
 def test_pipeline_with_scaler_in_grid_search():
     X, y = datasets.load_iris(return_X_y=True)
-    pipe = Pipeline([("scale", StandardScaler()), ("mlp", MLPClassifier(max_iter=300, learning_rate_init=0.01, random_state=0))])
+    mlp = MLPClassifier(max_iter=300, learning_rate_init=0.01, random_state=0)
+    pipe = Pipeline([("scale", StandardScaler()), ("mlp", mlp)])
     grid = GridSearchCV(pipe, {"mlp__hidden_layer_sizes": [(5,), (20,)], "mlp__alpha": [1e-4, 1e-2]}, cv=3)
     grid.fit(X, y)
     assert set(grid.best_params_) == {"mlp__hidden_layer_sizes", "mlp__alpha"}
@@ -125,7 +126,8 @@ def test_binary_predict_proba_is_one_minus_p_and_p():
 def test_partial_fit_epochs_equal_fit_epochs():
     """partial_fit keeps the weights and the optimizer between calls: n calls are fit's n epochs, bit for bit."""
     X, y = blobs(130, 3)
-    settings = dict(hidden_layer_sizes=(6,), batch_size=32, shuffle=False, random_state=1, tol=0.0, n_iter_no_change=100)
+    settings = dict(hidden_layer_sizes=(6,), batch_size=32, shuffle=False, random_state=1, tol=0.0,
+                    n_iter_no_change=100)
     for solver in ("adam", "sgd"):
         incremental = MLPClassifier(solver=solver, **settings)
         with pytest.warns(UserWarning, match="clipped"):  # 2 rows, batches of 32
@@ -140,8 +142,9 @@ def test_partial_fit_epochs_equal_fit_epochs():
             whole.partial_fit(X[:2], y[:2], classes=np.unique(y))
         whole.partial_fit(X[2:], y[2:])
         whole.set_params(warm_start=True, max_iter=4)
-        whole.fit(X, y)  # a new optimizer: differs from partial_fit's
-        assert whole.n_iter_ == 4
+        whole.fit(X, y)  # the same epochs, but with a new optimizer, as scikit-learn's warm start
+        assert whole.n_iter_ == 4 and len(whole.loss_curve_) == 6
+        assert not np.array_equal(whole.coefs_[0], incremental.coefs_[0])
         fresh = MLPClassifier(solver=solver, max_iter=4, **settings).fit(X, y)
         again = MLPClassifier(solver=solver, **settings)
         again.partial_fit(X, y, classes=np.unique(y))
