@@ -200,7 +200,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     >>> from sklearn.preprocessing import StandardScaler
     >>> from fastnn.sklearn import MLPClassifier
     >>> X, y = load_iris(return_X_y=True)
-    >>> clf = make_pipeline(StandardScaler(), MLPClassifier((10,), max_iter=500, random_state=0))
+    >>> clf = make_pipeline(StandardScaler(), MLPClassifier((10,), learning_rate_init=0.01, random_state=0))
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
     """

@@ -70,6 +70,45 @@ def test_pipeline_with_scaler_in_grid_search():
     assert grid.predict(X).shape == y.shape
 
 
+def test_docstring_example():
+    import doctest
+
+    import fastnn.sklearn
+
+    assert doctest.testmod(fastnn.sklearn).failed == 0
+
+
+README_EXAMPLE = """
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from fastnn.sklearn import MLPClassifier
+
+X, y = load_breast_cancer(return_X_y=True)
+names = load_breast_cancer().target_names[y]  # "malignant", "benign": labels of any type
+X_train, X_test, y_train, y_test = train_test_split(X, names, stratify=names, random_state=0)
+
+pipe = make_pipeline(StandardScaler(), MLPClassifier(learning_rate_init=0.01, max_iter=500, random_state=0))
+grid = {"mlpclassifier__hidden_layer_sizes": [(10,), (50,)], "mlpclassifier__alpha": [1e-4, 1e-2]}
+search = GridSearchCV(pipe, grid, cv=5).fit(X_train, y_train)
+print(search.best_params_)
+print(search.score(X_test, y_test))
+print(search.predict(X_test[:3]), search.predict_proba(X_test[:3]).round(3))
+"""
+
+
+def test_readme_example_runs_as_written():
+    """The README's pipeline example, verbatim: it converges (no ConvergenceWarning) and learns."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        scope = {}
+        exec(README_EXAMPLE, scope)
+    assert scope["search"].score(scope["X_test"], scope["y_test"]) > 0.93
+    assert set(scope["search"].predict(scope["X_test"])) == {"malignant", "benign"}
+
+
 def test_cross_val_score_runs_and_learns():
     X, y = blobs(200, 3)
     scores = cross_val_score(MLPClassifier((10,), learning_rate_init=0.01, random_state=0), X, y, cv=3)
