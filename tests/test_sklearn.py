@@ -289,6 +289,18 @@ def test_an_epoch_cut_into_many_calls_gives_the_same_fit(monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_feature_names_in():
+    pd = pytest.importorskip("pandas")
+    X, y = blobs()
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    est = MLPClassifier((3,), max_iter=5, random_state=0).fit(frame, y)
+    assert list(est.feature_names_in_) == ["a", "b", "c", "d"] and est.n_features_in_ == 4
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        np.testing.assert_array_equal(est.predict_proba(frame), est.predict_proba(X))
+    with pytest.raises(ValueError, match="feature names"):
+        est.predict(frame.rename(columns={"a": "z"}))
+
+
 def test_bad_parameters_name_themselves():
     X, y = blobs()
     with pytest.raises(ValueError, match="only activation='logistic' is supported"):
