@@ -79,8 +79,12 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     cross-entropy; this network has one sigmoid output per class, trained
     one-vs-rest with the binary cross-entropy summed over the outputs and
     averaged over the samples. ``predict_proba`` divides each row by its sum,
-    so that the rows sum to 1; ``predict`` takes the largest output. Binary
-    and multi-label targets are trained as scikit-learn trains them.
+    so that the rows sum to 1; ``predict`` takes the largest output. The
+    loss (``loss_``, ``loss_curve_``, and so what `tol` compares) is then
+    that sum of K binary losses, not comparable with scikit-learn's
+    categorical loss. Binary and multi-label targets are trained as
+    scikit-learn trains them: the same seed gives the same fit, up to
+    rounding.
 
     Parameters
     ----------
