@@ -25,13 +25,13 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _kernels_sklearn as _k
+from ._config import MAX_BLOCK
+from ._kernels import optim as _k
+from ._kernels import stream
+from ._layout import arena, blocks
 
 __all__ = ["MLPClassifier"]
 
-# Samples per block at most, as in the engine: a block's activations stay in
-# cache and its loops are long enough to vectorize.
-_MAX_BLOCK = 256
 # Multiply-adds per compiled call at most (a few tens of milliseconds): the
 # epoch returns to Python this often, to check for divergence and let Ctrl-C in.
 _CALL_WORK = 50_000_000
@@ -39,24 +39,23 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 def _width(rows):
-    """Block width for batches of `rows` rows: as few blocks as fit, of equal width, a multiple of 4."""
-    n_blocks = -(-rows // _MAX_BLOCK)
-    width = -(-rows // n_blocks)
-    return -(-width // 4) * 4
+    """Block width for batches of `rows` rows: the engine's packed layout."""
+    return blocks(rows)[1]
 
 
 def _zeros(shapes, dtype):
-    """Zeroed arrays carved from one allocation, each starting on a 64-byte cache line (as the engine's arena)."""
-    dtype = np.dtype(dtype)
-    per_line = 64 // dtype.itemsize
-    spans = [-(-math.prod(shape) // per_line) * per_line for shape in shapes]
-    raw = np.zeros(sum(spans) + per_line, dtype)
-    start = (-raw.__array_interface__["data"][0] % 64) // dtype.itemsize
-    arrays = []
-    for shape, span in zip(shapes, spans):
-        arrays.append(raw[start : start + math.prod(shape)].reshape(shape))
-        start += span
-    return arrays
+    """Zeroed arrays, each on cache lines of its own: the engine's arena."""
+    return arena(shapes, np.dtype(dtype))
+
+
+def _data(arr, dtype):
+    """Data as the engine passes it: a read-only view of C-ordered rows of dtype, copied only if needed.
+
+    The kernels only read it, and one array type means one compiled variant.
+    """
+    arr = np.ascontiguousarray(arr, dtype=dtype).view()
+    arr.flags.writeable = False
+    return arr
 
 
 def _own(arr, dtype):
@@ -397,7 +396,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 )
         Y = self._label_binarizer.transform(y)
         Y = Y.reshape(-1, 1) if Y.ndim == 1 else Y
-        return _own(X, dtype), _own(Y, dtype)
+        return _data(X, dtype), _data(Y, dtype)
 
     def _fit(self, X, y, incremental):
         hidden = self._check_settings()
@@ -488,7 +487,7 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
                 )
-            X, Y, X_val = _own(X, X.dtype), _own(Y, Y.dtype), _own(X_val, X.dtype)
+            X, Y, X_val = _data(X, X.dtype), _data(Y, Y.dtype), _data(X_val, X.dtype)
             y_val = self._label_binarizer.inverse_transform(Y_val if self.n_outputs_ > 1 else Y_val.ravel())
         n = X.shape[0]
         if self.batch_size == "auto":
@@ -628,16 +627,16 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
             _own(self.intercepts_[1], dtype).reshape(1, -1),
         )
         (f, h), o = self.coefs_[0].shape, self.coefs_[1].shape[1]
-        width = _width(min(X.shape[0], _MAX_BLOCK))
+        width = _width(min(X.shape[0], MAX_BLOCK))
         buffers = tuple(_zeros([(f, 1, width), (h, 1, width), (h, 1, width), (o, 1, width), (o, 1, width)], dtype))
         P = np.empty((X.shape[0], o), dtype)
-        _k._forward(X, params, P, buffers)
+        stream.predict(X, params, P, np.empty(0, np.int64), buffers[0], buffers[1:])
         return P
 
     def _check_X(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=self.coefs_[0].dtype, order="C", reset=False)
-        return _own(X, self.coefs_[0].dtype)
+        return _data(X, self.coefs_[0].dtype)
 
     def _predict_labels(self, P):
         return self._label_binarizer.inverse_transform(P.ravel() if self.n_outputs_ == 1 else P)

@@ -12,7 +12,7 @@ from .packed import forward_block, gradient_block, loss_block
 
 
 @jit(**INLINE)
-def _gather(A, order, start, stop, B):
+def gather(A, order, start, stop, B):
     """B[:, 0, i] = A[order[start + i]] for i < stop - start (A[start + i] if order is empty); zeros after."""
     count = stop - start
     for i in range(count):
@@ -41,8 +41,8 @@ def train_batches(X, Y, order, span, params, sums, block, acts, deltas, lr, rule
         last = min(stop, first + batch)
         for s in range(first, last, width):
             e = min(last, s + width)
-            _gather(X, order, s, e, Xb)
-            _gather(Y, order, s, e, Yb)
+            gather(X, order, s, e, Xb)
+            gather(Y, order, s, e, Yb)
             for i in range(width):
                 Mb[0, 0, i] = 1.0 if i < e - s else 0.0
             forward_block(Xb, params, acts, 0)
@@ -58,7 +58,7 @@ def predict(X, params, P, order, Xb, acts):
     out = acts[3]
     for s in range(0, X.shape[0], width):
         e = min(X.shape[0], s + width)
-        _gather(X, order, s, e, Xb)
+        gather(X, order, s, e, Xb)
         forward_block(Xb, params, acts, 0)
         for i in range(e - s):
             for k in range(P.shape[1]):

@@ -1,8 +1,9 @@
 """Compiled kernels of ``fastnn.sklearn``: scikit-learn's optimizers on the engine's block kernels.
 
 The forward pass, the loss and the gradient of a block of rows are the
-engine's (``_forward_block``, ``_loss_block``, ``_gradient_block`` with the
-cross-entropy delta ``out - y``, ``_gather``), inlined here; this module adds
+packed layout's (``forward_block``, ``loss_block``, ``gradient_block`` with
+the cross-entropy delta ``out - y``) on rows gathered by ``stream.gather``,
+inlined here; this module adds
 what scikit-learn's ``MLPClassifier`` does with them: the gradients averaged
 over the batch, the L2 term, and the "sgd" (momentum, Nesterov) and "adam"
 updates, with their state in arrays that live between calls. One call runs
@@ -13,17 +14,16 @@ Data are (n_samples, units) C-ordered arrays of one float dtype, as
 W2, b2)`` of that dtype (biases of shape (1, units)); gradient sums and the
 optimizers' state are float64.
 
-Numba keys the on-disk cache of these kernels on this file alone, not on
-``_kernels.py`` whose helpers they inline: after an edit there, this file
-must change too (or the cache be cleared), or a stale compiled copy of the
-old helpers runs.
+Prediction is ``stream.predict``. (Numba keys the on-disk cache of these
+kernels on this file alone: see ``_kernels/__init__.py``.)
 """
 
 import math
 
-import numpy as np
-
-from ._kernels import _NJIT, _forward_block, _gather, _gradient_block, _jit, _loss_block
+from .._config import NJIT
+from . import jit
+from .packed import forward_block, gradient_block, loss_block
+from .stream import gather
 
 # Positions in `hyper`, the float64 array of the optimizer's settings: one
 # array rather than a flag per setting, so that every setting has one type
@@ -35,7 +35,7 @@ _SGD, _ADAM = 0.0, 1.0
 _LOSS, _STEPS = 0, 1
 
 
-@_jit(**_NJIT)
+@jit(**NJIT)
 def _step(p, g, m, v, count, decay, hyper, t):
     """One update of the flat parameter p from its gradient sum g over `count` rows; returns sum(p**2) after it.
 
@@ -73,7 +73,7 @@ def _step(p, g, m, v, count, decay, hyper, t):
     return total
 
 
-@_jit(**_NJIT)
+@jit(**NJIT)
 def _epoch(X, Y, order, start, stop, batch, params, grads, moments, hyper, buffers, totals):
     """Mini-batch steps on rows order[start:stop] (rows start:stop if order is empty), `batch` rows per step.
 
@@ -105,13 +105,13 @@ def _epoch(X, Y, order, start, stop, batch, params, grads, moments, hyper, buffe
         loss = 0.0
         for s in range(first, last, width):
             e = min(last, s + width)
-            _gather(X, order, s, e, Xb)
-            _gather(Y, order, s, e, Yb)
+            gather(X, order, s, e, Xb)
+            gather(Y, order, s, e, Yb)
             for i in range(width):
                 Mb[0, 0, i] = 1.0 if i < e - s else 0.0
-            _forward_block(Xb, W1, b1, W2, b2, hin, hout, oin, out, 0)
-            loss += _loss_block(Yb, Mb, out, lo, hi, True, 0)
-            _gradient_block(Xb, Yb, Mb, W2, hout, out, hd, od, gW1, gb1, gW2, gb2, True, 0)
+            forward_block(Xb, params, (hin, hout, oin, out), 0)
+            loss += loss_block(Yb, Mb, out, (lo, hi, True, True), 0)
+            gradient_block(Xb, Yb, Mb, W2, hout, out, (hd, od), grads, True, 0)
         totals[_LOSS] += loss + 0.5 * alpha * squares
         totals[_STEPS] += 1.0
         t, count = totals[_STEPS], float(last - first)
@@ -119,19 +119,3 @@ def _epoch(X, Y, order, start, stop, batch, params, grads, moments, hyper, buffe
         squares += _step(W2.reshape(-1), gW2.reshape(-1), mW2.reshape(-1), vW2.reshape(-1), count, alpha, hyper, t)
         _step(b1.reshape(-1), gb1, mb1, vb1, count, 0.0, hyper, t)
         _step(b2.reshape(-1), gb2, mb2, vb2, count, 0.0, hyper, t)
-
-
-@_jit(**_NJIT)
-def _forward(X, params, P, buffers):
-    """P = sigmoid(sigmoid(X W1 + b1) W2 + b2), a block of rows at a time; P is (n_samples, n_outputs)."""
-    W1, b1, W2, b2 = params
-    Xb, hin, hout, oin, out = buffers
-    order = np.empty(0, np.int64)
-    width = Xb.shape[2]
-    for s in range(0, X.shape[0], width):
-        e = min(X.shape[0], s + width)
-        _gather(X, order, s, e, Xb)
-        _forward_block(Xb, W1, b1, W2, b2, hin, hout, oin, out, 0)
-        for i in range(e - s):
-            for k in range(P.shape[1]):
-                P[s + i, k] = out[k, 0, i]
