@@ -13,7 +13,6 @@ Prints the CPU, a table and the ratio.
 """
 
 import argparse
-import platform
 import statistics
 import time
 import warnings
@@ -22,18 +21,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier as SklearnMLP
 
+from fastnn.__main__ import _cpu_name as cpu_name
 from fastnn.sklearn import MLPClassifier as FastMLP
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def median_fits(makers, X, y, repeat):

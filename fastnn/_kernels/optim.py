@@ -23,7 +23,7 @@ import math
 from .._config import NJIT
 from . import jit
 from .packed import forward_block, gradient_block, loss_block
-from .stream import gather
+from .stream import gather_block
 
 # Positions in `hyper`, the float64 array of the optimizer's settings: one
 # array rather than a flag per setting, so that every setting has one type
@@ -104,11 +104,7 @@ def _epoch(X, Y, order, start, stop, batch, params, grads, moments, hyper, buffe
         last = min(stop, first + batch)
         loss = 0.0
         for s in range(first, last, width):
-            e = min(last, s + width)
-            gather(X, order, s, e, Xb)
-            gather(Y, order, s, e, Yb)
-            for i in range(width):
-                Mb[0, 0, i] = 1.0 if i < e - s else 0.0
+            gather_block(X, Y, order, s, min(last, s + width), (Xb, Yb, Mb))
             forward_block(Xb, params, (hin, hout, oin, out), 0)
             loss += loss_block(Yb, Mb, out, (lo, hi, True, True), 0)
             gradient_block(Xb, Yb, Mb, W2, hout, out, (hd, od), grads, True, 0)

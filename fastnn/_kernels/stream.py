@@ -24,6 +24,16 @@ def gather(A, order, start, stop, B):
             B[k, 0, i] = 0.0
 
 
+@jit(**INLINE)
+def gather_block(X, Y, order, start, stop, block):
+    """block = (Xb, Yb, Mb) gets rows order[start:stop] of X and Y and the mask: 1.0 for each of them, 0.0 after."""
+    Xb, Yb, Mb = block
+    gather(X, order, start, stop, Xb)
+    gather(Y, order, start, stop, Yb)
+    for i in range(Xb.shape[2]):
+        Mb[0, 0, i] = 1.0 if i < stop - start else 0.0
+
+
 @jit(**NJIT)
 def train_batches(X, Y, order, span, params, sums, block, acts, deltas, lr, rule, loss_sum):
     """Mini-batch steps on rows order[start:stop], span = (start, stop, batch); adds the loss of every block before its update to loss_sum[0].
@@ -40,11 +50,7 @@ def train_batches(X, Y, order, span, params, sums, block, acts, deltas, lr, rule
     for first in range(start, stop, batch):
         last = min(stop, first + batch)
         for s in range(first, last, width):
-            e = min(last, s + width)
-            gather(X, order, s, e, Xb)
-            gather(Y, order, s, e, Yb)
-            for i in range(width):
-                Mb[0, 0, i] = 1.0 if i < e - s else 0.0
+            gather_block(X, Y, order, s, min(last, s + width), block)
             forward_block(Xb, params, acts, 0)
             loss_sum[0] += loss_block(Yb, Mb, acts[3], rule, 0)
             gradient_block(Xb, Yb, Mb, params[2], acts[1], acts[3], deltas, sums, rule[3], 0)
