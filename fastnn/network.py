@@ -8,7 +8,7 @@ attributes. The numbers are computed by the kernels of ``_kernels``.
 
 import numpy as np
 
-from . import _io, _paths, _training
+from . import _disk, _io, _paths, _training
 from . import _validation as check
 from ._layout import arena
 
@@ -155,7 +155,7 @@ class SimpleNeuralNetwork:
             self._keep(_paths.forward_rows(X, params))
 
     def _rows(self, X):
-        return check.rows("X", X, self.input_size, "input_size", self.dtype)
+        return check.data("X", X, self.input_size, "input_size", self.dtype)
 
     def _uses_rows(self, X):
         return _paths.uses_rows(X.shape[0], self._sizes())
@@ -189,9 +189,10 @@ class SimpleNeuralNetwork:
         learning_rate : float
             Finite and positive.
         """
-        X = self._rows(X)
+        X = _disk.in_memory(self._rows(X))  # its activations are in memory: so is X
         n = X.shape[0]
         Y, _ = check.targets(y, n, self.output_size, self.dtype)
+        Y = _disk.in_memory(Y)
         lr = check.check_learning_rate(learning_rate)
         if self.output is None or self.hidden_output is None:
             raise RuntimeError("backward needs the activations of a forward pass: call forward(X) first")
@@ -213,8 +214,13 @@ class SimpleNeuralNetwork:
         Parameters
         ----------
         X : array_like of shape (n_samples, input_size)
+            A memory-mapped array (``np.memmap``, ``np.load(path,
+            mmap_mode="r")`` or a view of one), of any real dtype and
+            layout, is read from its file a block of rows at a time and
+            converted block by block, never whole, with the same results
+            as the same rows in memory.
         y : array_like of shape (n_samples, output_size)
-            Targets in [0, 1].
+            Targets in [0, 1]; memory-mapped as X may be.
         epochs : int
             Number of passes over the data, 0 or more.
         learning_rate : float
@@ -249,6 +255,11 @@ class SimpleNeuralNetwork:
             finite (the learning rate is too large). The network keeps the
             weights that epoch started from; ``loss_history`` holds the
             losses of the epochs before it.
+        OSError
+            If the file of a memory-mapped X or y is truncated or changed
+            while training reads it (checked before every block is read).
+            The network keeps the weights of the last whole epoch and
+            ``loss_history`` its losses.
         KeyboardInterrupt
             On Ctrl-C, soon, with the network consistent: after a whole epoch
             (full batch on small data, within about 0.1 s), after the running
