@@ -112,6 +112,14 @@ def resolve_seed(seed):
 # Arrays.
 
 
+def is_dask_array(value):
+    """Whether value is a dask.array.Array, without importing dask (none can exist if dask.array was never imported)."""
+    import sys
+
+    da = sys.modules.get("dask.array")
+    return da is not None and isinstance(value, da.Array)
+
+
 def real_array(name, value, expected):
     """value as an ndarray of bool, int or float; `expected` says what was asked for, if it is not an array."""
     try:

@@ -157,6 +157,13 @@ class SimpleNeuralNetwork:
     def _rows(self, X):
         return check.data("X", X, self.input_size, "input_size", self.dtype)
 
+    def _no_dask(self, method, X):
+        if check.is_dask_array(X):
+            raise TypeError(
+                f"{method} sets the activation attributes, in-memory arrays of n_samples rows: it takes no dask "
+                "array; use predict_proba (a dask array, computed on the workers) or compute X first"
+            )
+
     def _uses_rows(self, X):
         return _paths.uses_rows(X.shape[0], self._sizes())
 
@@ -173,6 +180,7 @@ class SimpleNeuralNetwork:
         -------
         output : ndarray of shape (n_samples, output_size)
         """
+        self._no_dask("forward", X)
         X = self._rows(X)
         self._keep(_paths.forward_rows(X, self._params()) if self._uses_rows(X) else _paths.forward_packed(self, X))
         return self.output
@@ -189,6 +197,7 @@ class SimpleNeuralNetwork:
         learning_rate : float
             Finite and positive.
         """
+        self._no_dask("backward", X)
         X = _disk.in_memory(self._rows(X))  # its activations are in memory: so is X
         n = X.shape[0]
         Y, _ = check.targets(y, n, self.output_size, self.dtype)
@@ -221,6 +230,14 @@ class SimpleNeuralNetwork:
             as the same rows in memory.
         y : array_like of shape (n_samples, output_size)
             Targets in [0, 1]; memory-mapped as X may be.
+
+            Or X and y as ``dask.array`` arrays (their row chunks aligned):
+            the full-batch epochs then run on the cluster (the current
+            ``distributed.Client``, else Dask's default scheduler), each
+            chunk's loss and gradient sums where the chunk lives, added in
+            chunk order; the weights equal in-memory training to about
+            1e-10 for any number of workers, and no activation attribute is
+            set. Mini-batches on dask arrays raise ValueError.
         epochs : int
             Number of passes over the data, 0 or more.
         learning_rate : float
@@ -274,6 +291,14 @@ class SimpleNeuralNetwork:
         verbose = check.check_verbose(verbose)
         batch_size = check.check_batch_size(batch_size)
         shuffle = check.check_flag("shuffle", shuffle)
+        if check.is_dask_array(X) or check.is_dask_array(y):
+            from . import dask as _dask
+
+            report = _training.Report(verbose, epochs)
+            try:
+                return _dask.train(self, X, y, epochs, lr, report, batch_size)
+            finally:
+                report.close(self.loss_history)
         X = self._rows(X)
         Y, binary = check.targets(y, X.shape[0], self.output_size, self.dtype)
         report = _training.Report(verbose, epochs)
@@ -296,11 +321,18 @@ class SimpleNeuralNetwork:
         Parameters
         ----------
         X : array_like of shape (n_samples, input_size)
+            A memory-mapped array is read from its file block by block; a
+            dask array gives a dask array, computed chunk by chunk on the
+            workers.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, output_size), of the network's dtype
         """
+        if check.is_dask_array(X):
+            from . import dask as _dask
+
+            return _dask.predict_proba(self, X)
         return _paths.predict(self, self._rows(X))
 
     def predict(self, X, threshold=0.5):
@@ -322,6 +354,10 @@ class SimpleNeuralNetwork:
         y : array_like of shape (n_samples, output_size)
             Labels, each 0 or 1.
         """
+        if check.is_dask_array(X):
+            from . import dask as _dask
+
+            return _dask.score(self, X, y)
         X = self._rows(X)
         labels = check.labels(y, X.shape[0], self.output_size)
         return float(np.mean(np.all(self.predict(X) == labels, axis=1)))
