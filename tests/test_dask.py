@@ -167,3 +167,22 @@ def test_a_worker_killed_mid_training_is_replaced_and_the_weights_are_the_same(c
     for p, q in zip(net._params(), expected._params()):
         np.testing.assert_array_equal(p, q)
     np.testing.assert_array_equal(net.loss_history, expected.loss_history)
+
+
+def test_the_cli_trains_on_a_running_cluster_and_on_a_local_one(client, tmp_path, capsys):
+    from fastnn.__main__ import main
+
+    out = str(tmp_path)
+    assert main(["generate", "--dataset", "moons", "--n-samples", "20000", "--out", out]) == 0
+    common = ["--epochs", "3", "--batch-size", "full", "--learning-rate", "1e-4", "--no-progress", "--seed", "1"]
+    assert main(["train", "--data", out, "--scheduler", client.scheduler.address, *common]) == 0
+    on_cluster = capsys.readouterr().out
+    assert f"Dask: the scheduler at {client.scheduler.address}, 2 workers" in on_cluster
+    assert main(["train", "--data", out, *common]) == 0
+    in_memory = capsys.readouterr().out
+    loss = [line for line in in_memory.splitlines() if line.startswith("final loss")]
+    assert loss and loss[0] in on_cluster  # 6 digits of the same loss
+    assert main(["train", "--workers", "1", "--n-samples", "5000", *common]) == 0
+    assert "a local cluster of 1 worker processes, 1 worker" in capsys.readouterr().out
+    assert main(["train", "--workers", "2", "--epochs", "1", "--no-progress"]) == 2
+    assert "pass --batch-size full" in capsys.readouterr().err

@@ -190,3 +190,23 @@ def test_memory_stays_a_few_blocks_whatever_the_file(tmp_path, monkeypatch, kwar
     assert peak < order + 6e6 < Xm.nbytes / 2, f"peak {peak / 1e6:.1f} MB"
     peak = traced_peak(lambda: net.predict_proba(Xm))
     assert peak < 4 * n + 6e6, f"peak {peak / 1e6:.1f} MB"  # the output (4 bytes a row) and a few blocks
+
+
+def test_the_cli_generates_files_and_trains_from_them(tmp_path, capsys):
+    from fastnn.__main__ import main
+
+    out = tmp_path / "data"
+    assert main(["generate", "--dataset", "xor", "--n-features", "3", "--n-samples", "5000", "--dtype", "float32",
+                 "--seed", "3", "--out", str(out)]) == 0
+    X, y = np.load(out / "X.npy"), np.load(out / "y.npy")
+    Xm, ym = fastnn.datasets.make_xor(5000, 3, noise=0.2, seed=3, dtype=np.float32)
+    np.testing.assert_array_equal(X, Xm)
+    np.testing.assert_array_equal(y, ym)
+    assert not list(out.glob("*.partial"))
+    capsys.readouterr()
+    assert main(["train", "--data", str(out), "--epochs", "2", "--no-progress", "--dtype", "float64"]) == 0
+    text = capsys.readouterr().out
+    assert "X.npy: 5,000 x 3 float32 (0 MB), read from the file in" in text and "4,000 rows to train on" in text
+    assert "held-out accuracy" in text
+    assert main(["train", "--data", str(tmp_path / "none"), "--no-progress"]) == 2
+    assert "no X.npy there" in capsys.readouterr().err
