@@ -159,7 +159,7 @@ def forward_rows(X, params, activations=True):
         else:  # the same chunks, whole ones read together, about a block of rows at a time
             per = max(1, block_rows(n, h) // max(1, bounds[0][1] - bounds[0][0]))
             groups = [bounds[i : i + per] for i in range(0, len(bounds), per)]
-            with _disk.Blocks((X,), [(g[0][0], g[-1][1]) for g in groups]) as read:
+            with _disk.Blocks((X,), [(g[0][0], g[-1][1]) for g in groups], views=(0,)) as read:
                 for group, (Xb,) in zip(groups, read):
                     at = group[0][0]
                     _threads.map_chunks(lambda c, first, stop: chunk(Xb, at, first, stop), group)
@@ -214,7 +214,7 @@ class RowEpochs:
         requests = (span for _ in range(start, stop) for span in spans)
         e = start
         try:
-            with _threads.one_blas_thread(), _disk.Blocks((self.X, self.Y), requests) as read:
+            with _threads.one_blas_thread(), _disk.Blocks((self.X, self.Y), requests, views=(0,)) as read:
                 read = iter(read)
                 for e in range(start, stop):
                     before = [p.copy() for p in self.net._params()]  # the activation attributes come from these

@@ -118,7 +118,7 @@ def test_a_file_changed_while_training_raises_and_keeps_the_last_whole_epoch(tmp
     Xm, ym = on_disk(tmp_path, X, y)
     reads, epochs_before = [0], 3
     per_epoch = -(-3000 // 256) if not kwargs else -(-3000 // (2048 // 5 // 32 * 32))
-    read, take = _disk.FileRows.read, _disk.FileRows.take
+    read, take, view = _disk.FileRows.read, _disk.FileRows.take, _disk.FileRows.view
 
     def changing(method):
         def spy(self, *args):
@@ -145,6 +145,7 @@ def test_a_file_changed_while_training_raises_and_keeps_the_last_whole_epoch(tmp
     monkeypatch.setattr(_disk, "check_finite", counted_from_training)
     monkeypatch.setattr(_disk.FileRows, "read", changing(read))
     monkeypatch.setattr(_disk.FileRows, "take", changing(take))
+    monkeypatch.setattr(_disk.FileRows, "view", changing(view))
     monkeypatch.setattr(_config, "CHUNK_SECONDS", 1e-9)  # many calls of few epochs
     net = fastnn.SimpleNeuralNetwork(5, 16, 1, seed=0, dtype=np.float32)
     try:
