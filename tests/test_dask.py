@@ -140,6 +140,7 @@ def test_an_array_generated_on_the_workers_never_comes_to_the_client(client):
     net.train(Xd, yd, 2, 1e-7, verbose=False)
     assert np.isfinite(net.loss_history).all() and len(net.loss_history) == 2
     grown = rss_anon() - before
+    print(f"client RssAnon grew by {grown / 1e6:.0f} MB for {Xd.nbytes / 1e6:.0f} MB on the workers")
     assert grown < 150e6, f"the client grew by {grown / 1e6:.0f} MB"
 
 
