@@ -3,13 +3,16 @@
 ``demo`` (the default) runs the tutorial's example with the reference (plain
 NumPy) and with fastnn, prints both predictions, both times and the speedup,
 then does the same on a larger synthetic problem. ``train`` trains a network
-on a generated dataset with a progress bar. ``bench`` runs the benchmark
+on a generated dataset (or, with ``--data``, the ``X.npy`` and ``y.npy`` that
+``generate`` wrote) with a progress bar, on a Dask cluster with
+``--workers`` or ``--scheduler``. ``bench`` runs the benchmark
 suite and prints its table. ``compile`` compiles every kernel ahead of first
 use and reports the time each took.
 """
 
 import argparse
 import contextlib
+import functools
 import importlib.util
 import io
 import json
@@ -139,6 +142,86 @@ TWO_FEATURES = ("moons", "circles")  # the generators without n_features
 DEFAULT_FEATURES = 2
 
 
+def _warm_row_kernels(dtype):
+    """Compile (or load) the kernels a Dask worker runs, in this process: the workers then read them from the cache."""
+    from fastnn import _config
+
+    X, y = np.zeros((4, 2), dtype), np.zeros((4, 1), dtype)
+    net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0, dtype=dtype)
+    with _config.override(BLAS_MIN_WORK=0):
+        net.train(X, y, 1, 0.1, verbose=False)
+        net.predict_proba(X)
+    net.predict_proba(X)
+
+
+@contextlib.contextmanager
+def _dask_client(args):
+    """A distributed.Client: on a local cluster of --workers processes, or on the scheduler at --scheduler."""
+    try:
+        import distributed
+    except ImportError:
+        raise ValueError('--workers and --scheduler need Dask: pip install "fastnn[dask]"') from None
+    with contextlib.ExitStack() as stack:
+        if args.scheduler is not None:
+            client = stack.enter_context(distributed.Client(args.scheduler, timeout="20s"))
+            where = f"the scheduler at {args.scheduler}"
+        else:
+            _warm_row_kernels(np.dtype(args.dtype))
+            cluster = stack.enter_context(distributed.LocalCluster(
+                n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            ))
+            client = stack.enter_context(distributed.Client(cluster))
+            where = f"a local cluster of {args.workers} worker processes"
+        workers = len(client.scheduler_info()["workers"])
+        print(f"Dask: {where}, {workers} worker{'s' if workers != 1 else ''}")
+        yield client
+
+
+def _with_data(command):
+    """train's --data, --workers and --scheduler: open the files, start or join the cluster, then run the command."""
+
+    @functools.wraps(command)
+    def run(args):
+        args.arrays = None
+        on_dask = args.workers is not None or args.scheduler is not None
+        if on_dask and args.batch_size != "full":
+            raise ValueError(
+                "--workers and --scheduler train the full batch: pass --batch-size full (each mini-batch needs "
+                "the weights the previous one left, so batches cannot run on several machines at once)"
+            )
+        with contextlib.ExitStack() as stack:
+            args.client = stack.enter_context(_dask_client(args)) if on_dask else None
+            if args.data is not None:
+                paths = [os.path.join(args.data, name) for name in ("X.npy", "y.npy")]
+                for path in paths:
+                    if not os.path.isfile(path):
+                        raise OSError(f"--data {args.data}: no {os.path.basename(path)} there (fastnn generate --out writes one)")
+                if on_dask:
+                    from fastnn.dask import read_npy
+
+                    args.arrays = tuple(read_npy(path, chunks=_DASK_CHUNK) for path in paths)
+                else:
+                    args.arrays = tuple(np.load(path, mmap_mode="r") for path in paths)
+                args.n_samples = args.arrays[0].shape[0]
+            return command(args)
+
+    return run
+
+
+_DASK_CHUNK = 1 << 20  # rows per chunk of the dask arrays the CLI makes
+
+
+def _dataset(args, make, shape):
+    """X, y and where they came from: the --data files, or the generator (on the workers with a Dask client)."""
+    if args.arrays is not None:
+        X, y = args.arrays
+        return X, y, (os.path.join(args.data, "X.npy"), X.dtype, "read from the file")
+    chunks = {} if args.client is None else {"chunks": _DASK_CHUNK}
+    X, y = make(args.n_samples, **shape, noise=args.noise, seed=args.seed, dtype=args.dtype, **chunks)
+    return X, y, (args.dataset, args.dtype, f"noise {args.noise}, generated{' on the workers' if chunks else ''}")
+
+
+@_with_data
 def train(args):
     """Generate a dataset, train on all but its last --test-fraction of rows, report loss, accuracy and time."""
     from fastnn import datasets
@@ -151,10 +234,10 @@ def train(args):
     if n_train < 1:
         raise ValueError(f"--test-fraction {args.test_fraction} of {plural(args.n_samples, 'row')} leaves no row to train on")
     start = time.perf_counter()
-    X, y = make(args.n_samples, **shape, noise=args.noise, seed=args.seed, dtype=args.dtype)
+    X, y, (name, dtype, how) = _dataset(args, make, shape)
     print(
-        f"{args.dataset}: {args.n_samples:,} x {X.shape[1]} {args.dtype} ({X.nbytes / 1e6:,.0f} MB), "
-        f"noise {args.noise}, generated in {time.perf_counter() - start:.2f} s; "
+        f"{name}: {args.n_samples:,} x {X.shape[1]} {dtype} ({X.nbytes / 1e6:,.0f} MB), "
+        f"{how} in {time.perf_counter() - start:.2f} s; "
         f"{plural(n_train, 'row')} to train on, {n_test:,} held out"
     )
     net = fastnn.SimpleNeuralNetwork(
@@ -189,6 +272,32 @@ def train(args):
         net.save(args.save)
         print(f"saved to {args.save}")
     return 0
+
+
+def generate(args):
+    """Write a generated dataset to --out as X.npy and y.npy, a block of rows at a time."""
+    from fastnn import datasets
+
+    make = getattr(datasets, f"make_{args.dataset}")
+    shape = {} if args.dataset in ("moons", "circles") else {"n_features": args.n_features}
+    start = time.perf_counter()
+    X, y = make(args.n_samples, **shape, noise=args.noise, seed=args.seed, dtype=args.dtype, out=args.out)
+    print(
+        f"{args.dataset}: {X.shape[0]:,} x {X.shape[1]} {X.dtype} ({(X.nbytes + y.nbytes) / 1e6:,.0f} MB), "
+        f"noise {args.noise}, seed {args.seed}, written to {os.path.join(args.out, 'X.npy')} and y.npy "
+        f"in {time.perf_counter() - start:.2f} s"
+    )
+
+
+def _out_dir(text):
+    """--out: a directory that exists and is writable, or that can be made in one that does."""
+    path = os.path.abspath(text)
+    parent = path if os.path.isdir(path) else os.path.dirname(path)
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"expected a directory, got the file {text!r}")
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write to {text!r}: {parent} is not a writable directory")
+    return text
 
 
 def bench(args):
@@ -276,7 +385,7 @@ def _save_path(text):
 def _parser():
     parser = argparse.ArgumentParser(prog="fastnn", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--version", action="version", version=f"fastnn {fastnn.__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{demo,train,bench,compile}")
+    commands = parser.add_subparsers(dest="command", metavar="{demo,train,generate,bench,compile}")
     commands.add_parser("demo", help="the reference against fastnn on the tutorial's example and a 100,000-row problem (default)")
     commands.add_parser("compile", help="compile every kernel ahead of first use and report the time each took")
 
@@ -306,12 +415,35 @@ def _parser():
     )
     t.add_argument("--seed", type=_count, default=0, help="seeds the data, the initial weights and the shuffles")
     t.add_argument("--save", metavar="PATH", type=_save_path, help="save the trained network to this .npz file")
+    t.add_argument("--data", metavar="DIR", help="train on DIR/X.npy and DIR/y.npy (from fastnn generate), read "
+                   "from the files block by block, instead of generating; --dataset, --n-samples, --n-features, "
+                   "--noise are then unused")
+    where = t.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N", help="train the full batch on a local Dask "
+                       "cluster of N worker processes (needs fastnn[dask] and --batch-size full)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="train the full batch on the running Dask cluster "
+                       "whose scheduler is at ADDRESS (tcp://host:8786); needs --batch-size full")
     parser.train_parser = t  # for errors found after parsing, with train's usage line
     t.set_defaults(progress=True)
     t.add_argument(
         "--no-progress", dest="progress", action="store_false", default=argparse.SUPPRESS,
         help="no progress bar (one is drawn on stderr by default)",
     )
+
+    g = commands.add_parser(
+        "generate",
+        help="write a generated dataset to DIR/X.npy and DIR/y.npy, block by block",
+        description="Generate a dataset with fastnn.datasets and write it as X.npy and y.npy, a block of rows at "
+        "a time, for fastnn train --data DIR (or np.load(path, mmap_mode='r')).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    g.add_argument("--dataset", choices=DATASETS, default="moons", help="which generator of fastnn.datasets")
+    g.add_argument("--n-samples", type=_positive_int, default=10_000, help="rows to generate")
+    g.add_argument("--n-features", type=_positive_int, default=2, help="features, for xor, parity and blobs (moons and circles have 2)")
+    g.add_argument("--noise", type=_noise, default=0.2, help="standard deviation of the Gaussian noise added to X")
+    g.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="float type of the files")
+    g.add_argument("--seed", type=_count, default=0, help="seeds the data")
+    g.add_argument("--out", metavar="DIR", type=_out_dir, required=True, help="directory for X.npy and y.npy (made if missing)")
 
     b = commands.add_parser(
         "bench",
@@ -350,6 +482,12 @@ def _dispatch(args):
         except KeyboardInterrupt:  # before training started: nothing to save
             print("interrupted before training", file=sys.stderr)
             return 130
+    elif args.command == "generate":
+        try:
+            generate(args)
+        except (TypeError, ValueError, OSError) as exc:
+            print(f"fastnn generate: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "bench":
         return bench(args)
     else:

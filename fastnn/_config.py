@@ -20,6 +20,11 @@ BLAS_MIN_WORK = 2_000_000
 # Rows per block there: the block's two (rows x hidden) buffers stay near 16 MB.
 BLAS_BLOCK_ELEMENTS = 1 << 21
 
+# Values per block read from a memory-mapped file by mini-batch training
+# (whole batches of rows, about 16 MB in float32); the full batch reads the
+# row path's blocks of BLAS_BLOCK_ELEMENTS // hidden_size rows.
+DISK_BLOCK_ELEMENTS = 1 << 22
+
 # Each block of rows is cut into chunks of about this many hidden activations,
 # one thread's work; a chunk's work stays in cache.
 CHUNK_ELEMENTS = 1 << 17

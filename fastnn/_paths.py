@@ -1,7 +1,8 @@
 """The paths through the data: which one a shape takes, a runner for each way of training, the forward passes.
 
 Every path gets X (and Y) already checked: C-ordered rows of the network's
-dtype. A runner lays them out for its kernels once, then ``run(losses,
+dtype, or a _disk.FileRows (a memory-mapped file) that the path reads a
+block at a time through _disk.Blocks, in the same blocks as in memory. A runner lays them out for its kernels once, then ``run(losses,
 start, stop, interrupt)`` trains epochs [start, stop) into ``losses`` and
 returns the epoch it stopped at (``stop``, or earlier if ``interrupt``
 became pending), and ``keep_activations()`` gives the network the
@@ -21,7 +22,7 @@ import time
 import numba
 import numpy as np
 
-from . import _config, _threads
+from . import _config, _disk, _threads
 from ._kernels import _math, packed, rows, stream
 from ._layout import arena, block_rows, blocks, mask, pack, row_chunks, unpack
 from .functions import _clip_bounds
@@ -50,10 +51,10 @@ def _rule(net, binary):
     return lo, hi, binary, net.gradient == "exact"
 
 
-def _packed_buffers(net, n):
+def _packed_buffers(params, n):
     """Packed buffers for the activations (hin, hout, oin, out) and the deltas (hd, od) of n samples."""
-    h, o, shape = net.hidden_size, net.output_size, blocks(n)
-    buffers = arena([(h, *shape), (h, *shape), (o, *shape), (o, *shape), (h, *shape), (o, *shape)], net.dtype)
+    (h, o), shape, dtype = params[2].shape, blocks(n), params[0].dtype
+    buffers = arena([(h, *shape), (h, *shape), (o, *shape), (o, *shape), (h, *shape), (o, *shape)], dtype)
     return tuple(buffers[:4]), tuple(buffers[4:])
 
 
@@ -65,8 +66,9 @@ class PackedEpochs:
 
     def __init__(self, net, X, Y, binary, lr):
         self.net, self.n, self.lr, self.rule = net, X.shape[0], lr, _rule(net, binary)
+        X, Y = _disk.in_memory(X), _disk.in_memory(Y)  # small data: read whole
         self.X, self.Y, self.M = pack(X), pack(Y), mask(self.n, net.dtype)
-        self.acts, self.deltas = _packed_buffers(net, self.n)
+        self.acts, self.deltas = _packed_buffers(net._params(), self.n)
         # The outputs of up to 256 epochs (at most 2**16 values) are kept and
         # their losses computed together (see packed.train).
         size = self.Y.size
@@ -87,16 +89,17 @@ class PackedEpochs:
         self.net._keep(tuple(unpack(a, self.n) for a in self.acts))
 
 
-def forward_packed(net, X, params=None):
-    """The activations (hin, hout, oin, out) of X from `params` (default: net's), by packed.train with no epoch."""
-    n = X.shape[0]
-    acts, deltas = _packed_buffers(net, n)
+def forward_packed(X, params):
+    """The activations (hin, hout, oin, out) of rows X for `params`, by packed.train with no epoch."""
+    n, X = X.shape[0], _disk.in_memory(X)
+    acts, deltas = _packed_buffers(params, n)
     # Only X, the weights and the activations are used; the other arguments
-    # have the types of training's, so that no other variant is compiled.
-    unused = np.empty(0)
+    # are empty, of the types of training's, so that no other variant is compiled.
+    unused, none = np.empty(0), np.empty((0, 0))
+    lo, hi = _clip_bounds(params[0].dtype)
     packed.train(
-        pack(X), acts[3], acts[3], params or net._params(), net._sums, acts, deltas, (unused,) * 3, unused, 0.0,
-        _rule(net, True),
+        pack(X), acts[3], acts[3], params, (none, unused, none, unused), acts, deltas, (unused,) * 3, unused, 0.0,
+        (lo, hi, True, False),
     )
     return tuple(unpack(a, n) for a in acts)
 
@@ -111,21 +114,22 @@ def backward_packed(net, X, Y, hout, out, lr):
     )
 
 
-def predict(net, X, params):
-    """The network's output for rows X from `params` (net's, or a copy), with no attribute set.
+def predict(X, params):
+    """The network's output for rows X and parameters `params` (W1, b1, W2, b2).
 
     Small data: by training's own kernel if this process has it for the
-    network's dtype already (the same numbers: no sum crosses samples), else
-    by stream.predict, which compiles in a fraction of its time.
+    dtype already (the same numbers: no sum crosses samples), else by
+    stream.predict, which compiles in a fraction of its time.
     """
-    if uses_rows(X.shape[0], net._sizes()):
+    (f, h), o, dtype = params[0].shape, params[2].shape[1], params[0].dtype
+    if uses_rows(X.shape[0], (f, h, o)):
         return forward_rows(X, params, activations=False)
-    if any(signature[0].dtype == numba.from_dtype(net.dtype) for signature in packed.train.signatures):
-        return np.ascontiguousarray(forward_packed(net, X, params)[3])
-    n, (f, h, o) = X.shape[0], net._sizes()
+    if any(signature[0].dtype == numba.from_dtype(dtype) for signature in packed.train.signatures):
+        return np.ascontiguousarray(forward_packed(X, params)[3])
+    n, X = X.shape[0], _disk.in_memory(X)
     width = blocks(n)[1]
-    proba = np.empty((n, o), net.dtype)
-    Xb, *acts = arena([(f, 1, width), (h, 1, width), (h, 1, width), (o, 1, width), (o, 1, width)], net.dtype)
+    proba = np.empty((n, o), dtype)
+    Xb, *acts = arena([(f, 1, width), (h, 1, width), (h, 1, width), (o, 1, width), (o, 1, width)], dtype)
     stream.predict(X, tuple(params), proba, np.empty(0, np.int64), Xb, tuple(acts))
     return proba
 
@@ -145,21 +149,30 @@ def forward_rows(X, params, activations=True):
     out = np.empty((n, o), W1.dtype)
     hin, hout, oin = (np.empty((n, units), W1.dtype) for units in (h, h, o)) if activations else (None,) * 3
 
-    def chunk(c, first, stop):
-        part = slice(first, stop)
+    def chunk(Xb, at, first, stop):  # rows [first, stop) of X, Xb holding X's rows from `at`
+        part, mine = slice(first, stop), Xb[first - at : stop - at]
         if activations:
-            np.matmul(X[part], W1, out=hin[part])
+            np.matmul(mine, W1, out=hin[part])
             rows.bias_sigmoid_rows(hin[part], b1, hout[part])
             np.matmul(hout[part], W2, out=oin[part])
             rows.bias_sigmoid_rows(oin[part], b2, out[part])
         else:  # each layer's output over its input
-            H = np.matmul(X[part], W1)
+            H = np.matmul(mine, W1)
             rows.bias_sigmoid_in_place(H, b1)
             np.matmul(H, W2, out=out[part])
             rows.bias_sigmoid_in_place(out[part], b2)
 
+    bounds = row_chunks(n, h)
     with _threads.one_blas_thread():
-        _threads.map_chunks(chunk, row_chunks(n, h))
+        if not isinstance(X, _disk.FileRows):
+            _threads.map_chunks(lambda c, first, stop: chunk(X, 0, first, stop), bounds)
+        else:  # the same chunks, whole ones read together, about a block of rows at a time
+            per = max(1, block_rows(n, h) // max(1, bounds[0][1] - bounds[0][0]))
+            groups = [bounds[i : i + per] for i in range(0, len(bounds), per)]
+            with _disk.Blocks((X,), [(g[0][0], g[-1][1]) for g in groups], views=(0,)) as read:
+                for group, (Xb,) in zip(groups, read):
+                    at = group[0][0]
+                    _threads.map_chunks(lambda c, first, stop: chunk(Xb, at, first, stop), group)
     return (hin, hout, oin, out) if activations else out
 
 
@@ -188,38 +201,44 @@ class RowEpochs:
         self.partials = (PW1, *arena([(chunks, h), (chunks, h, o), (chunks, o)], np.dtype(np.float64)))
         self.last_params = None
 
-    def _chunk(self, start, c, first, stop):
-        """Rows [start + first, start + stop) of X, chunk c of the block from `start`; returns its loss."""
-        X, W1 = self.X[start + first : start + stop], self.net._params()[0]
+    def _chunk(self, Xb, Yb, c, first, stop):
+        """Rows [first, stop) of the block Xb, Yb, its chunk c; returns its loss."""
+        X, W1 = Xb[first:stop], self.net._params()[0]
         Z, HD = self.Z[first:stop], self.HD[first:stop]
         sums = tuple(p[c] for p in self.partials)
         np.matmul(X, W1, out=Z)
-        loss = rows.hidden_rows(Z, self.Y[start + first : start + stop], self.net._params(), HD, self.od[first:stop],
-                                self.rule, sums)
+        loss = rows.hidden_rows(Z, Yb[first:stop], self.net._params(), HD, self.od[first:stop], self.rule, sums)
         np.matmul(X.T, HD, out=sums[0])
         return loss
 
-    def _block(self, start):
-        """One block of rows from `start`: its chunks' sums added to the gradient sums in order; returns its loss."""
-        n, h = self.X.shape[0], self.net.hidden_size
-        bounds = row_chunks(min(self.rows, n - start), h)
-        losses = _threads.map_chunks(lambda c, first, stop: self._chunk(start, c, first, stop), bounds)
+    def _block(self, start, Xb, Yb):
+        """The block of rows Xb, Yb (X's from `start`): its chunks' sums added to the gradient sums in order; returns its loss."""
+        bounds = row_chunks(Xb.shape[0], self.net.hidden_size)
+        losses = _threads.map_chunks(lambda c, first, stop: self._chunk(Xb, Yb, c, first, stop), bounds)
         rows.fold_chunk_sums(len(bounds), self.partials, self.net._sums, start == 0)
         return sum(losses)  # in chunk order
 
     def run(self, losses, start, stop, interrupt):
         n, o = self.X.shape[0], self.net.output_size
-        with _threads.one_blas_thread():
-            for e in range(start, stop):
-                before = [p.copy() for p in self.net._params()]  # the activation attributes come from these
-                total = 0.0
-                for first in range(0, n, self.rows):
-                    if interrupt is not None and interrupt.pending:
-                        return e  # the weights change only at the epoch's end
-                    total += self._block(first)
-                losses[e] = total / (n * o)
-                _math.apply_gradients(self.net._params(), self.net._sums, self.lr)
-                self.last_params = before
+        spans = [(first, min(n, first + self.rows)) for first in range(0, n, self.rows)]
+        requests = (span for _ in range(start, stop) for span in spans)
+        e = start
+        try:
+            with _threads.one_blas_thread(), _disk.Blocks((self.X, self.Y), requests, views=(0,)) as read:
+                read = iter(read)
+                for e in range(start, stop):
+                    before = [p.copy() for p in self.net._params()]  # the activation attributes come from these
+                    total = 0.0
+                    for first, _ in spans:
+                        if interrupt is not None and interrupt.pending:
+                            return e  # the weights change only at the epoch's end
+                        total += self._block(first, *next(read))
+                    losses[e] = total / (n * o)
+                    _math.apply_gradients(self.net._params(), self.net._sums, self.lr)
+                    self.last_params = before
+        except _disk.FileChangedError as exc:
+            exc.epoch = e  # epoch e's update was not made: the weights are those of e whole epochs
+            raise
         return stop
 
     def keep_activations(self):
@@ -249,6 +268,11 @@ class BatchEpochs:
         self.orders, self.in_order, self.loss_sum = {}, np.empty(0, np.int64), np.zeros(1)
         # Rows per call: whole batches, sized like the full batch's first call.
         self.rows = max(1, _config.FIRST_CHUNK_WORK // work_per_sample(net._sizes()) // batch) * batch
+        # From a file: a fixed number of whole batches per read, so that the
+        # next read is known (and prefetched) while this one trains.
+        self.disk = _disk.on_disk(X, Y)
+        if self.disk:
+            self.rows = max(1, _config.DISK_BLOCK_ELEMENTS // max(f, o) // batch) * batch
 
     def _order(self, e, start):
         """Epoch e's order of the rows: drawn when it first runs, kept while a replay from `start` may need it."""
@@ -260,6 +284,8 @@ class BatchEpochs:
 
     def run(self, losses, start, stop, interrupt):
         """Epochs [start, stop); one that diverges ends the call, its loss or weights not finite, for the driver to find."""
+        if self.disk:
+            return self._run_disk(losses, start, stop, interrupt)
         n, o, batch = self.X.shape[0], self.net.output_size, self.batch
         params = self.net._params()
         for e in range(start, stop):
@@ -281,6 +307,46 @@ class BatchEpochs:
                     return e + 1
                 self.rows = min(n + batch, max(batch, next_chunk(self.rows, elapsed) // batch * batch))
                 self.report.partial(e + done / n, total / (done * o))
+            losses[e] = total / (n * o)
+        return stop
+
+    def _run_disk(self, losses, start, stop, interrupt):
+        """run, reading the rows of each slice of the epoch's order from the file, sorted, into a buffer.
+
+        The stream kernel then visits the buffer in the order that puts the
+        rows back as the epoch's order has them: the same rows, batches and
+        sums as in memory. A change of the file restores the weights the
+        epoch started from.
+        """
+        n, o, batch = self.X.shape[0], self.net.output_size, self.batch
+        params = self.net._params()
+        spans = [(first, min(n, first + self.rows)) for first in range(0, n, self.rows)]
+        for e in range(start, stop):
+            order = self._order(e, start)
+            saved = [p.copy() for p in params]
+            shuffled = order.shape[0] > 0
+            requests = [_disk.Gather(order, *span) if shuffled else span for span in spans]
+            self.loss_sum[0] = 0.0
+            try:
+                with _disk.Blocks((self.X, self.Y), requests) as read:
+                    for (first, last), (Xb, Yb, *where) in zip(spans, read):
+                        where = where[0] if shuffled else self.in_order
+                        if interrupt is not None and interrupt.pending:
+                            return e  # within the epoch: its loss is incomplete
+                        stream.train_batches(
+                            Xb, Yb, where, (0, last - first, batch), params, self.net._sums, self.block, self.acts,
+                            self.deltas, self.lr, self.rule, self.loss_sum,
+                        )
+                        total = self.loss_sum[0]
+                        if not (math.isfinite(total) and all(np.isfinite(p).all() for p in params)):
+                            losses[e] = total / (last * o)
+                            return e + 1
+                        self.report.partial(e + last / n, total / (last * o))
+            except _disk.FileChangedError as exc:
+                for p, q in zip(params, saved):
+                    p[...] = q
+                exc.epoch = e
+                raise
             losses[e] = total / (n * o)
         return stop
 

@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from . import _config
+from ._disk import FileChangedError
 from ._paths import next_chunk, work_per_sample
 from ._validation import plural
 
@@ -54,7 +55,11 @@ def _epochs(net, runner, epochs, lr, report, losses):
             saved = [p.copy() for p in params]
             net._published = tuple(saved)
             began = time.perf_counter()
-            stop = runner.run(losses, done, min(epochs, done + chunk), interrupt)
+            try:
+                stop = runner.run(losses, done, min(epochs, done + chunk), interrupt)
+            except FileChangedError as exc:
+                _keep_whole_epochs(net, runner, params, saved, losses, done, getattr(exc, "epoch", done), report)
+                raise
             elapsed = time.perf_counter() - began
             if stop == done:
                 break  # interrupted within its first epoch: nothing changed
@@ -75,6 +80,17 @@ def _epochs(net, runner, epochs, lr, report, losses):
                 )
             chunk = next_chunk(chunk, elapsed)
             done = stop
+
+
+def _keep_whole_epochs(net, runner, params, saved, losses, done, stop, report):
+    """After an error that left the weights of `stop` whole epochs (from `done`): keep them, or the call's start if one diverged."""
+    if stop > done and np.isfinite(losses[done:stop]).all() and _finite(params):
+        report.epochs(done, stop, losses)
+        runner.keep_activations()
+    else:
+        _restore(params, saved)
+        stop = done
+    net.loss_history = losses[:stop]
 
 
 def _finite(params):

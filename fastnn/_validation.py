@@ -13,6 +13,8 @@ import numbers
 
 import numpy as np
 
+from . import _disk
+
 # The largest integers the kernels and NumPy take. Sizes, batch sizes and the
 # kernels' indices are int64; no array may hold more than INTP_MAX bytes
 # (NumPy's "array is too big"), so the float64 losses of train hold at most
@@ -163,6 +165,14 @@ def resolve_seed(seed):
 # Arrays.
 
 
+def is_dask_array(value):
+    """Whether value is a dask.array.Array, without importing dask (none can exist if dask.array was never imported)."""
+    import sys
+
+    da = sys.modules.get("dask.array")
+    return da is not None and isinstance(value, da.Array)
+
+
 def real_array(name, value, expected):
     """value as an ndarray of bool, int or float; `expected` says what was asked for, if it is not an array."""
     try:
@@ -225,13 +235,38 @@ def rows(name, value, n_cols, cols_what, dtype, n_rows=None):
     return out
 
 
+def data(name, value, n_cols, cols_what, dtype, n_rows=None):
+    """As rows, but a memory-mapped array (np.memmap, np.load(..., mmap_mode="r")) is kept in its file.
+
+    It comes back as a _disk.FileRows, checked block by block and read so by
+    the paths, never converted whole; a FileRows passes as it is (checked).
+    """
+    if isinstance(value, _disk.FileRows):
+        return value
+    if isinstance(value, np.ndarray) and _disk.mapped(value) is not None:
+        arr = matrix(name, value, n_cols, cols_what, n_rows)
+        out = _disk.FileRows(name, arr, dtype)
+        if not _disk.check_finite(out):
+            raise ValueError(f"{name} must be finite in {dtype}, got NaN or infinity")
+        return out
+    return rows(name, value, n_cols, cols_what, dtype, n_rows)
+
+
 def targets(y, n_rows, output_size, dtype):
-    """Checked targets as rows of `dtype`, and whether every target is exactly 0 or 1."""
-    Y = rows("y", y, output_size, "output_size", dtype, n_rows=n_rows)
-    low, high = Y.min(), Y.max()
+    """Checked targets as rows of `dtype` (a FileRows if y is memory-mapped), and whether every target is 0 or 1."""
+    Y = data("y", y, output_size, "output_size", dtype, n_rows=n_rows)
+    if isinstance(Y, _disk.FileRows):
+        low, high, all_binary = _disk.target_range(Y)
+        kind = Y.came.kind
+    else:
+        low, high = Y.min(), Y.max()
+        all_binary, kind = None, np.asarray(y).dtype.kind
     if low < 0 or high > 1:
         raise ValueError(f"y must hold targets in [0, 1], got values from {low} to {high}")
-    binary = np.asarray(y).dtype.kind in "biu" or bool(np.all((Y == 0) | (Y == 1)))
+    if all_binary is None:
+        binary = kind in "biu" or bool(np.all((Y == 0) | (Y == 1)))
+    else:
+        binary = kind in "biu" or all_binary
     return Y, binary
 
 

@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from . import _io, _kernels, _paths, _training
+from . import _disk, _io, _kernels, _paths, _training
 from . import _validation as check
 from ._layout import arena
 
@@ -187,7 +187,14 @@ class SimpleNeuralNetwork:
             self._keep(_paths.forward_rows(X, params))
 
     def _rows(self, X):
-        return check.rows("X", X, self.input_size, "input_size", self.dtype)
+        return check.data("X", X, self.input_size, "input_size", self.dtype)
+
+    def _no_dask(self, method, X):
+        if check.is_dask_array(X):
+            raise TypeError(
+                f"{method} sets the activation attributes, in-memory arrays of n_samples rows: it takes no dask "
+                "array; use predict_proba (a dask array, computed on the workers) or compute X first"
+            )
 
     def _uses_rows(self, X):
         return _paths.uses_rows(X.shape[0], self._sizes())
@@ -227,8 +234,10 @@ class SimpleNeuralNetwork:
         -------
         output : ndarray of shape (n_samples, output_size)
         """
+        self._no_dask("forward", X)
         X = self._rows(X)
-        self._keep(_paths.forward_rows(X, self._params()) if self._uses_rows(X) else _paths.forward_packed(self, X))
+        params = self._params()
+        self._keep(_paths.forward_rows(X, params) if self._uses_rows(X) else _paths.forward_packed(X, params))
         return self.output
 
     @_exclusive
@@ -244,9 +253,11 @@ class SimpleNeuralNetwork:
         learning_rate : float
             Finite and positive.
         """
-        X = self._rows(X)
+        self._no_dask("backward", X)
+        X = _disk.in_memory(self._rows(X))  # its activations are in memory: so is X
         n = X.shape[0]
         Y, _ = check.targets(y, n, self.output_size, self.dtype)
+        Y = _disk.in_memory(Y)
         lr = check.check_learning_rate(learning_rate)
         if self.output is None or self.hidden_output is None:
             raise RuntimeError("backward needs the activations of a forward pass: call forward(X) first")
@@ -269,8 +280,21 @@ class SimpleNeuralNetwork:
         Parameters
         ----------
         X : array_like of shape (n_samples, input_size)
+            A memory-mapped array (``np.memmap``, ``np.load(path,
+            mmap_mode="r")`` or a view of one), of any real dtype and
+            layout, is read from its file a block of rows at a time and
+            converted block by block, never whole, with the same results
+            as the same rows in memory.
         y : array_like of shape (n_samples, output_size)
-            Targets in [0, 1].
+            Targets in [0, 1]; memory-mapped as X may be.
+
+            Or X and y as ``dask.array`` arrays (their row chunks aligned):
+            the full-batch epochs then run on the cluster (the current
+            ``distributed.Client``, else Dask's default scheduler), each
+            chunk's loss and gradient sums where the chunk lives, added in
+            chunk order; the weights equal in-memory training to about
+            1e-10 for any number of workers, and no activation attribute is
+            set. Mini-batches on dask arrays raise ValueError.
         epochs : int
             Number of passes over the data, 0 or more (at most 2**60 - 1 on a
             64-bit system: the losses are kept in one float64 array).
@@ -307,6 +331,11 @@ class SimpleNeuralNetwork:
             finite (the learning rate is too large). The network keeps the
             weights that epoch started from; ``loss_history`` holds the
             losses of the epochs before it.
+        OSError
+            If the file of a memory-mapped X or y is truncated or changed
+            while training reads it (checked before every block is read).
+            The network keeps the weights of the last whole epoch and
+            ``loss_history`` its losses.
         KeyboardInterrupt
             On Ctrl-C, soon, with the network consistent: after a whole epoch
             (full batch on small data, within about 0.1 s), after the running
@@ -321,16 +350,8 @@ class SimpleNeuralNetwork:
         verbose = check.check_verbose(verbose)
         batch_size = check.check_batch_size(batch_size)
         shuffle = check.check_flag("shuffle", shuffle)
-        X = self._rows(X)
-        Y, binary = check.targets(y, X.shape[0], self.output_size, self.dtype)
         report = _training.Report(verbose, epochs)
-        if batch_size is not None:
-            batch_size = min(batch_size, X.shape[0])  # one batch of every row (the kernels add it to row indices)
-            runner = _paths.BatchEpochs(self, X, Y, binary, lr, batch_size, shuffle, report)
-        elif self._uses_rows(X):
-            runner = _paths.RowEpochs(self, X, Y, binary, lr)
-        else:
-            runner = _paths.PackedEpochs(self, X, Y, binary, lr)
+        runner = self._runner(X, y, lr, batch_size, shuffle, report)
         # With a progress bar the wait for a first compilation is announced on stderr too.
         told = _kernels.announcing(sys.stderr) if verbose == "progress" else contextlib.nullcontext()
         try:
@@ -338,6 +359,21 @@ class SimpleNeuralNetwork:
                 return _training.train(self, runner, epochs, lr, report)
         finally:
             report.close()  # also on an error or Ctrl-C
+
+    def _runner(self, X, y, lr, batch_size, shuffle, report):
+        """The runner of train's path, with X and y checked and laid out for it."""
+        if check.is_dask_array(X) or check.is_dask_array(y):
+            from . import dask as _dask
+
+            return _dask.runner(self, X, y, lr, batch_size)
+        X = self._rows(X)
+        Y, binary = check.targets(y, X.shape[0], self.output_size, self.dtype)
+        if batch_size is not None:
+            batch = min(batch_size, X.shape[0])  # one batch of every row (the kernels add it to row indices)
+            return _paths.BatchEpochs(self, X, Y, binary, lr, batch, shuffle, report)
+        if self._uses_rows(X):
+            return _paths.RowEpochs(self, X, Y, binary, lr)
+        return _paths.PackedEpochs(self, X, Y, binary, lr)
 
     # Beyond the tutorial.
 
@@ -347,14 +383,21 @@ class SimpleNeuralNetwork:
         Parameters
         ----------
         X : array_like of shape (n_samples, input_size)
+            A memory-mapped array is read from its file block by block; a
+            dask array gives a dask array, computed chunk by chunk on the
+            workers.
 
         Returns
         -------
         proba : ndarray of shape (n_samples, output_size), of the network's dtype
         """
+        if check.is_dask_array(X):
+            from . import dask as _dask
+
+            return _dask.predict_proba(self, X)
         X = self._rows(X)
         with self._whole_epochs() as params:
-            return _paths.predict(self, X, params)
+            return _paths.predict(X, tuple(params))
 
     def predict(self, X, threshold=0.5):
         """Class labels: 1 where the output is above `threshold`, else 0.
@@ -375,6 +418,10 @@ class SimpleNeuralNetwork:
         y : array_like of shape (n_samples, output_size)
             Labels, each 0 or 1.
         """
+        if check.is_dask_array(X):
+            from . import dask as _dask
+
+            return _dask.score(self, X, y)
         X = self._rows(X)
         labels = check.labels(y, X.shape[0], self.output_size)
         return float(np.mean(np.all(self.predict(X) == labels, axis=1)))

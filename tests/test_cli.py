@@ -17,7 +17,8 @@ def test_train_reports_loss_accuracy_and_time_and_saves(tmp_path, capsys):
     assert "final loss" in out and "training took" in out
     held_out = float(out.split("held-out accuracy ")[1].split()[0])
     assert held_out > 0.9
-    assert err.splitlines()[-1].startswith("20.0/20 epochs |")  # the progress bar, ended
+    bar = [line for line in err.splitlines() if " epochs |" in line]
+    assert bar[-1].startswith("20.0/20 epochs |")  # the progress bar, ended
     net = fastnn.SimpleNeuralNetwork.load(path)
     assert net.gradient == "exact" and net.hidden_size == 16
     # The saved network is the trained one: its held-out accuracy is the one printed.
@@ -31,7 +32,9 @@ def test_train_full_batch_float32_without_progress(capsys):
     assert code == 0
     out, err = capsys.readouterr()
     assert "xor: 500 x 3 float32" in out and "full batch" in out and "gradient" not in out.split("\n")[1]
-    assert err == ""
+    from fastnn._kernels import COMPILING
+
+    assert set(err.splitlines()) <= {COMPILING}  # no bar; only a first run's announcement
 
 
 def test_train_bad_values_are_clear_errors(capsys, tmp_path):
