@@ -1,4 +1,4 @@
-"""The threads of large data: helpers that run chunks of rows beside the caller, and BLAS held to one thread.
+"""Threads: helpers that run chunks of rows beside the caller, BLAS held to one thread, one network's lock.
 
 The chunks of one call are claimed in turn by the calling thread and
 NUMBA_NUM_THREADS - 1 helper threads; each result is kept at its chunk's
@@ -8,6 +8,7 @@ them. Meanwhile NumPy's BLAS runs each product on one thread
 """
 
 import contextlib
+import functools
 import itertools
 import os
 import threading
@@ -212,3 +213,36 @@ def _release_blas_control():
     release = getattr(getattr(threadpoolctl, "OpenBLASController", None), "clear_controlling_thread", None)
     if release is not None:  # threadpoolctl >= 3.8
         release(force=True)
+
+
+def exclusive(method):
+    """The method holds its network's lock: a call from another thread meanwhile waits its turn."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
+@contextlib.contextmanager
+def whole_epochs(net):
+    """The parameters of `net` as whole epochs left them, for a reader (predict_proba, save).
+
+    The live arrays, with the lock held; or, while train holds the lock in
+    another thread, the copy it published at its last return to Python
+    (train updates the live arrays in place, many epochs in one compiled
+    call). A reader never waits for a training to end.
+    """
+    while True:
+        if net._lock.acquire(timeout=0.005):
+            try:
+                yield net._params()
+            finally:
+                net._lock.release()
+            return
+        published = net._published
+        if published is not None:
+            yield published
+            return

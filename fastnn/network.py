@@ -7,7 +7,6 @@ attributes. The numbers are computed by the kernels of ``_kernels``.
 """
 
 import contextlib
-import functools
 import sys
 import threading
 
@@ -16,17 +15,7 @@ import numpy as np
 from . import _disk, _io, _kernels, _paths, _training
 from . import _validation as check
 from ._layout import arena
-
-
-def _exclusive(method):
-    """The method holds the network's lock: a call from another thread meanwhile waits its turn."""
-
-    @functools.wraps(method)
-    def locked(self, *args, **kwargs):
-        with self._lock:
-            return method(self, *args, **kwargs)
-
-    return locked
+from ._threads import exclusive, whole_epochs
 
 
 def _weight_property(attr, rows, cols):
@@ -42,7 +31,7 @@ def _weight_property(attr, rows, cols):
     def fget(self):
         return getattr(self, attr)
 
-    @_exclusive
+    @exclusive
     def fset(self, value):
         shape = (getattr(self, rows) if isinstance(rows, str) else rows, getattr(self, cols))
         arr = check.param(attr.lstrip("_"), value, shape, self.dtype)
@@ -62,7 +51,7 @@ def _activation_property(index, name):
                 self._materialize()
         return self._acts[index]
 
-    @_exclusive
+    @exclusive
     def fset(self, value):
         self._materialize()
         acts = list(self._acts)
@@ -125,7 +114,7 @@ class SimpleNeuralNetwork:
 
     def __init__(self, input_size, hidden_size, output_size, *, seed=None, dtype=np.float64, gradient="tutorial"):
         self._lock = threading.RLock()  # held by every call that changes the network (see _exclusive)
-        self._published = None  # while train runs: a copy of the parameters of whole epochs (see _whole_epochs)
+        self._published = None  # while train runs: a copy of the parameters of whole epochs (see whole_epochs)
         self.input_size = check.check_size("input_size", input_size)
         self.hidden_size = check.check_size("hidden_size", hidden_size)
         self.output_size = check.check_size("output_size", output_size)
@@ -199,30 +188,9 @@ class SimpleNeuralNetwork:
     def _uses_rows(self, X):
         return _paths.uses_rows(X.shape[0], self._sizes())
 
-    @contextlib.contextmanager
-    def _whole_epochs(self):
-        """The parameters as whole epochs left them, for a reader (predict_proba, save).
-
-        The live arrays, with the lock held; or, while train holds the lock in
-        another thread, the copy it published at its last return to Python
-        (train updates the live arrays in place, many epochs in one compiled
-        call). A reader never waits for a training to end.
-        """
-        while True:
-            if self._lock.acquire(timeout=0.005):
-                try:
-                    yield self._params()
-                finally:
-                    self._lock.release()
-                return
-            published = self._published
-            if published is not None:
-                yield published
-                return
-
     # The tutorial's methods.
 
-    @_exclusive
+    @exclusive
     def forward(self, X):
         """Forward pass; sets the activation attributes as the tutorial does.
 
@@ -240,7 +208,7 @@ class SimpleNeuralNetwork:
         self._keep(_paths.forward_rows(X, params) if self._uses_rows(X) else _paths.forward_packed(X, params))
         return self.output
 
-    @_exclusive
+    @exclusive
     def backward(self, X, y, learning_rate):
         """One gradient step (the ``gradient`` rule, the tutorial's by default) from the last forward pass.
 
@@ -273,7 +241,7 @@ class SimpleNeuralNetwork:
                 "probably too large); the weights are unchanged"
             )
 
-    @_exclusive
+    @exclusive
     def train(self, X, y, epochs, learning_rate, verbose=True, *, batch_size=None, shuffle=True):
         """Gradient descent, the epoch loop in compiled code.
 
@@ -396,7 +364,7 @@ class SimpleNeuralNetwork:
 
             return _dask.predict_proba(self, X)
         X = self._rows(X)
-        with self._whole_epochs() as params:
+        with whole_epochs(self) as params:
             return _paths.predict(X, tuple(params))
 
     def predict(self, X, threshold=0.5):
@@ -443,7 +411,7 @@ class SimpleNeuralNetwork:
             If the directory is missing or cannot be written (the error names
             the directory), or `path` is a directory.
         """
-        with self._whole_epochs() as params:
+        with whole_epochs(self) as params:
             _io.save(self, path, params)
 
     @classmethod
