@@ -168,7 +168,7 @@ def dask(args):
         fdask.chunk_sums(Xc, yc, params, rule)
         chunk_times.append(time.perf_counter() - began)
     chunk_time = statistics.median(chunk_times)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0",
                                   host="127.0.0.1") as cluster, distributed.Client(cluster):
         import dask.array as da
 

@@ -167,8 +167,10 @@ def _dask_client(args):
             where = f"the scheduler at {args.scheduler}"
         else:
             _warm_row_kernels(np.dtype(args.dtype))
+            # On loopback, the dashboard too, on a free port: nothing listens beyond this machine.
             cluster = stack.enter_context(distributed.LocalCluster(
-                n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address="127.0.0.1:0",
             ))
             client = stack.enter_context(distributed.Client(cluster))
             where = f"a local cluster of {args.workers} worker processes"

@@ -37,7 +37,7 @@ def _warm():
 def client():
     _warm()
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0", host="127.0.0.1"
     ) as cluster, distributed.Client(cluster) as client:
         client.wait_for_workers(2)
         yield client
