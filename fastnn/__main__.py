@@ -281,7 +281,7 @@ def generate(args):
     from fastnn import datasets
 
     make = getattr(datasets, f"make_{args.dataset}")
-    shape = {} if args.dataset in ("moons", "circles") else {"n_features": args.n_features}
+    shape = {} if args.dataset in TWO_FEATURES else {"n_features": getattr(args, "n_features", DEFAULT_FEATURES)}
     start = time.perf_counter()
     X, y = make(args.n_samples, **shape, noise=args.noise, seed=args.seed, dtype=args.dtype, out=args.out)
     print(
@@ -384,6 +384,17 @@ def _save_path(text):
     return text
 
 
+def _dataset_options(command, rows):
+    """The generator's options, for train and generate: --dataset, --n-samples (`rows` says what), --n-features, --noise."""
+    command.add_argument("--dataset", choices=DATASETS, default="moons", help="which generator of fastnn.datasets")
+    command.add_argument("--n-samples", type=_positive_int, default=10_000, help=rows)
+    command.add_argument(
+        "--n-features", type=_positive_int, default=argparse.SUPPRESS,  # absent unless given: moons and circles refuse it
+        help=f"features, for xor, parity and blobs; moons and circles have 2 (default: {DEFAULT_FEATURES})",
+    )
+    command.add_argument("--noise", type=_noise, default=0.2, help="standard deviation of the Gaussian noise added to X")
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="fastnn", description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--version", action="version", version=f"fastnn {fastnn.__version__}")
@@ -398,13 +409,7 @@ def _parser():
         "and report the final loss, the training and held-out accuracy and the time.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    t.add_argument("--dataset", choices=DATASETS, default="moons", help="which generator of fastnn.datasets")
-    t.add_argument("--n-samples", type=_positive_int, default=10_000, help="rows to generate, held-out ones included")
-    t.add_argument(
-        "--n-features", type=_positive_int, default=argparse.SUPPRESS,  # absent unless given: moons and circles refuse it
-        help=f"features, for xor, parity and blobs; moons and circles have 2 (default: {DEFAULT_FEATURES})",
-    )
-    t.add_argument("--noise", type=_noise, default=0.2, help="standard deviation of the Gaussian noise added to X")
+    _dataset_options(t, "rows to generate, held-out ones included")
     t.add_argument("--test-fraction", type=_test_fraction, default=0.2, help="fraction of the rows held out for the accuracy")
     t.add_argument("--hidden", type=_positive_int, default=16, help="hidden units")
     t.add_argument("--epochs", type=_epochs, default=50, help="passes over the training rows")
@@ -425,7 +430,7 @@ def _parser():
                        "cluster of N worker processes (needs fastnn[dask] and --batch-size full)")
     where.add_argument("--scheduler", metavar="ADDRESS", help="train the full batch on the running Dask cluster "
                        "whose scheduler is at ADDRESS (tcp://host:8786); needs --batch-size full")
-    parser.train_parser = t  # for errors found after parsing, with train's usage line
+    parser.subcommands = {"train": t}  # for errors found after parsing, with the command's usage line
     t.set_defaults(progress=True)
     t.add_argument(
         "--no-progress", dest="progress", action="store_false", default=argparse.SUPPRESS,
@@ -439,10 +444,8 @@ def _parser():
         "a time, for fastnn train --data DIR (or np.load(path, mmap_mode='r')).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    g.add_argument("--dataset", choices=DATASETS, default="moons", help="which generator of fastnn.datasets")
-    g.add_argument("--n-samples", type=_positive_int, default=10_000, help="rows to generate")
-    g.add_argument("--n-features", type=_positive_int, default=2, help="features, for xor, parity and blobs (moons and circles have 2)")
-    g.add_argument("--noise", type=_noise, default=0.2, help="standard deviation of the Gaussian noise added to X")
+    _dataset_options(g, "rows to generate")
+    parser.subcommands["generate"] = g
     g.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="float type of the files")
     g.add_argument("--seed", type=_count, default=0, help="seeds the data")
     g.add_argument("--out", metavar="DIR", type=_out_dir, required=True, help="directory for X.npy and y.npy (made if missing)")
@@ -461,8 +464,8 @@ def _parser():
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.command == "train" and args.dataset in TWO_FEATURES and hasattr(args, "n_features"):
-        parser.train_parser.error(f"argument --n-features: --dataset {args.dataset} has 2 features; "
+    if args.command in parser.subcommands and args.dataset in TWO_FEATURES and hasattr(args, "n_features"):
+        parser.subcommands[args.command].error(f"argument --n-features: --dataset {args.dataset} has 2 features; "
                                     "--n-features applies to xor, parity and blobs")
     if args.command in (None, "demo", "train"):  # a first run says why it waits
         from fastnn import _kernels
