@@ -289,6 +289,8 @@ class BatchEpochs:
         n, o, batch = self.X.shape[0], self.net.output_size, self.batch
         params = self.net._params()
         for e in range(start, stop):
+            if interrupt is not None and interrupt.pending:
+                return e  # before drawing the order of an epoch that will not run
             order = self._order(e, start)
             self.loss_sum[0], done = 0.0, 0
             while done < n:
@@ -322,6 +324,8 @@ class BatchEpochs:
         params = self.net._params()
         spans = [(first, min(n, first + self.rows)) for first in range(0, n, self.rows)]
         for e in range(start, stop):
+            if interrupt is not None and interrupt.pending:
+                return e  # before drawing the order of an epoch that will not run
             order = self._order(e, start)
             saved = [p.copy() for p in params]
             shuffled = order.shape[0] > 0

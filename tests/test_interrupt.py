@@ -155,3 +155,28 @@ def test_a_sigint_handler_that_does_not_raise_gets_only_the_epochs_done(monkeypa
     assert 0 < len(losses) < 100_000
     np.testing.assert_array_equal(losses, net.loss_history)
     assert np.isfinite(losses).all()
+
+
+@pytest.mark.parametrize("on_disk", [False, True], ids=["memory", "file"])
+def test_ctrl_c_between_minibatch_epochs_draws_no_order_for_an_epoch_not_run(monkeypatch, tmp_path, on_disk):
+    """Interrupted at an epoch's end, the network's generator is where the epochs done left it:
+    training on afterwards shuffles as one uninterrupted call would."""
+    X, y = XOR_X.astype(float), XOR_Y.astype(float)
+    if on_disk:
+        np.save(tmp_path / "X.npy", X)
+        np.save(tmp_path / "y.npy", y)
+        X, y = np.load(tmp_path / "X.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r")
+    calls = sigint_on_call(monkeypatch, stream, "train_batches", 2)  # an epoch is one call: during epoch 1
+    generator = np.random.default_rng(0)
+    net = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=generator)
+    with pytest.raises(KeyboardInterrupt):
+        net.train(X, y, 1000, 0.1, verbose=False, batch_size=2)
+    monkeypatch.undo()
+    assert len(calls) == 2 and net.loss_history.shape == (2,)
+    replay_generator = np.random.default_rng(0)
+    replay = fastnn.SimpleNeuralNetwork(2, 3, 1, seed=replay_generator)
+    replay.train(X, y, 2, 0.1, verbose=False, batch_size=2)
+    assert generator.bit_generator.state == replay_generator.bit_generator.state
+    np.testing.assert_array_equal(
+        net.train(X, y, 3, 0.1, verbose=False, batch_size=2), replay.train(X, y, 3, 0.1, verbose=False, batch_size=2)
+    )
