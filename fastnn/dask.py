@@ -198,7 +198,8 @@ def _predict_chunk(X, params):
 def predict_proba(net, X):
     """The network's output for the dask array X: a dask array, computed chunk by chunk where X's chunks are."""
     X = _checked("X", X, net.input_size, "input_size", net.dtype)
-    params = tuple(p.copy() for p in net._params())
+    with _threads.whole_epochs(net) as params:  # not the live arrays of a training in another thread
+        params = tuple(p.copy() for p in params)
     return X.map_blocks(_predict_chunk, params, dtype=net.dtype, chunks=(X.chunks[0], (net.output_size,)))
 
 

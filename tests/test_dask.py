@@ -187,3 +187,29 @@ def test_the_cli_trains_on_a_running_cluster_and_on_a_local_one(client, tmp_path
     assert "a local cluster of 1 worker processes, 1 worker" in capsys.readouterr().out
     assert main(["train", "--workers", "2", "--epochs", "1", "--no-progress"]) == 2
     assert "pass --batch-size full" in capsys.readouterr().err
+
+
+def test_predict_proba_of_a_dask_array_during_training_uses_the_weights_of_whole_epochs():
+    """As predict_proba of an ndarray: the copy train publishes, never live arrays changing mid-epoch."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(256, 8))
+    y = (X[:, :1] * X[:, 1:2] > 0).astype(float)
+    probe = rng.normal(size=(8, 8))
+    epochs = 6000
+    twin = fastnn.SimpleNeuralNetwork(8, 16, 1, seed=0)
+    whole = {twin.predict_proba(probe).tobytes()}
+    for _ in range(epochs):
+        twin.train(X, y, 1, 0.01, verbose=False)
+        whole.add(twin.predict_proba(probe).tobytes())
+    net = fastnn.SimpleNeuralNetwork(8, 16, 1, seed=0)
+    trainer = threading.Thread(target=lambda: net.train(X, y, epochs, 0.01, verbose=False))
+    lazy = da.from_array(probe, chunks=(8, 8))
+    seen = []
+    with dask.config.set(scheduler="synchronous"):
+        net.predict_proba(lazy).compute()  # dask's first call imports and compiles: not during training
+        trainer.start()
+        while trainer.is_alive():
+            seen.append(net.predict_proba(lazy).compute().tobytes())
+    trainer.join()
+    mixed = [s for s in seen if s not in whole]
+    assert seen and not mixed, f"{len(mixed)} of {len(seen)} predictions mixed epochs"
