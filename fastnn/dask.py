@@ -77,8 +77,9 @@ def chunk_sums(X, Y, params, rule):
     """
     W1, _, W2, _ = params
     (f, h), o = W1.shape, W2.shape[1]
-    if not Y.flags.writeable:  # as a worker may receive it: another type for the kernel, compiled again
-        Y = Y.copy()
+    if Y.flags.writeable:  # read-only, as the network passes its rows: the kernel type warmed in memory
+        Y = Y.view()
+        Y.flags.writeable = False
     n, step = X.shape[0], block_rows(X.shape[0], h)
     count = len(row_chunks(step, h)) + 1
     Z, HD, od = arena([(step, h), (step, h), (step, o)], W1.dtype)

@@ -213,3 +213,31 @@ def test_predict_proba_of_a_dask_array_during_training_uses_the_weights_of_whole
     trainer.join()
     mixed = [s for s in seen if s not in whole]
     assert seen and not mixed, f"{len(mixed)} of {len(seen)} predictions mixed epochs"
+
+
+
+@pytest.mark.parametrize("writeable", [True, False])
+def test_chunk_sums_gives_the_row_kernel_the_target_type_of_training_in_memory(monkeypatch, writeable):
+    """The CLI warms the workers' kernels by training in memory (_warm_row_kernels), whose targets are
+    read-only rows: a worker's chunk_sums must pass the kernel that same type, or every worker compiles
+    (into the shared cache, all at once) another variant for writable targets."""
+    from fastnn import _paths
+    from fastnn import dask as fdask
+    from fastnn._kernels import rows
+
+    real, seen = rows.hidden_rows, []
+
+    def spy(Z, Y, *args):
+        seen.append(Y.flags.writeable)
+        return real(Z, Y, *args)
+
+    monkeypatch.setattr(rows, "hidden_rows", spy)
+    X = np.random.default_rng(0).normal(size=(64, 2))
+    y = (X[:, :1] > 0).astype(float)
+    net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
+    with _config.override(BLAS_MIN_WORK=0):
+        net.train(X, y, 1, 0.1, verbose=False)
+    in_memory, seen[:] = set(seen), []
+    y.flags.writeable = writeable
+    fdask.chunk_sums(X, y, net._params(), _paths._rule(net, True))
+    assert in_memory == set(seen) == {False}
