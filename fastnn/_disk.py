@@ -186,9 +186,9 @@ class Blocks:
                 if isinstance(request, tuple) and i in self.views and source.native:
                     out.append(source.view(*request))
                 elif isinstance(request, tuple):
-                    out.append(source.read(*request, buffer))
+                    out.append(_read_only(source.read(*request, buffer)))
                 else:
-                    out.append(source.take(request, buffer))
+                    out.append(_read_only(source.take(request, buffer)))
             else:
                 out.append(source[request[0] : request[1]] if isinstance(request, tuple) else source[request])
         return tuple(out) if where is None else (*out, where)
@@ -209,6 +209,13 @@ class Blocks:
             pending = self.pool.submit(self._read, request, slot)
             yield current
         yield pending.result()
+
+
+def _read_only(block):
+    """A read-only view of a block read into a buffer: the type the kernels get for rows in memory (one variant)."""
+    block = block.view()
+    block.flags.writeable = False
+    return block
 
 
 def check_finite(X):

@@ -211,3 +211,29 @@ def test_the_cli_generates_files_and_trains_from_them(tmp_path, capsys):
     assert "held-out accuracy" in text
     assert main(["train", "--data", str(tmp_path / "none"), "--no-progress"]) == 2
     assert "no X.npy there" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("batch_size", [None, 8], ids=["full", "minibatch"])
+def test_blocks_read_from_a_file_reach_the_kernels_as_rows_in_memory_do(tmp_path, monkeypatch, batch_size):
+    """Read-only, as _validation.rows hands out rows in memory: a writable buffer is another argument
+    type, and training from a file compiled (a few seconds, announced) a second variant of its kernel."""
+    from fastnn._kernels import rows, stream
+
+    module, name = (rows, "hidden_rows") if batch_size is None else (stream, "train_batches")
+    real, seen = getattr(module, name), []
+
+    def spy(*args):
+        seen.append(tuple(a.flags.writeable for a in args[:2]))
+        return real(*args)
+
+    monkeypatch.setattr(module, name, spy)
+    X = np.random.default_rng(0).normal(size=(64, 2))
+    y = (X[:, :1] > 0).astype(np.float32)  # another dtype than the network's: converted block by block
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    Xm, ym = np.load(tmp_path / "X.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r")
+    with _config.override(BLAS_MIN_WORK=0):
+        fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0).train(X, y, 1, 0.1, verbose=False, batch_size=batch_size)
+        in_memory, seen[:] = set(seen), []
+        fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0).train(Xm, ym, 1, 0.1, verbose=False, batch_size=batch_size)
+    assert set(seen) == in_memory
