@@ -267,12 +267,16 @@ def train(args):
         return 130
     seconds = time.perf_counter() - start
     print(f"final loss {losses[-1]:.6g}" if len(losses) else "no epochs run")
-    print(f"training accuracy {net.score(X[:n_train], y[:n_train]):.4f}", end="")
-    print(f", held-out accuracy {net.score(X[n_train:], y[n_train:]):.4f}" if n_test else "")
     print(f"training took {seconds:.2f} s ({seconds / max(1, args.epochs) * 1e3:.1f} ms per epoch, compilation included)")
-    if args.save is not None:
+    if args.save is not None:  # before the scores: a Ctrl-C while they are computed loses no training
         net.save(args.save)
         print(f"saved to {args.save}")
+    try:
+        print(f"training accuracy {net.score(X[:n_train], y[:n_train]):.4f}", end="")
+        print(f", held-out accuracy {net.score(X[n_train:], y[n_train:]):.4f}" if n_test else "")
+    except KeyboardInterrupt:
+        print("\ninterrupted while scoring, after training", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -185,3 +185,18 @@ def test_one_epoch_and_one_row_are_singular(capsys):
     out = capsys.readouterr().out
     assert "1 row to train on" in out and ": 1 epoch, learning rate" in out, out
     assert "1 rows" not in out and "1 epochs" not in out
+
+
+def test_ctrl_c_while_scoring_keeps_the_trained_network(tmp_path, capsys, monkeypatch):
+    """The network is saved as soon as training ends: a Ctrl-C while the accuracies
+    are computed exits with 130 and loses nothing (it printed 'interrupted before
+    training' and saved nothing)."""
+    def interrupted(self, X, y):
+        raise KeyboardInterrupt
+
+    path = tmp_path / "net.npz"
+    monkeypatch.setattr(fastnn.SimpleNeuralNetwork, "score", interrupted)
+    assert main(["train", "--n-samples", "200", "--epochs", "2", "--no-progress", "--save", str(path)]) == 130
+    out, err = capsys.readouterr()
+    assert "interrupted while scoring, after training" in err and f"saved to {path}" in out
+    assert fastnn.SimpleNeuralNetwork.load(path).hidden_size == 16
