@@ -70,3 +70,10 @@ def test_command_runs(command, scratch):
         assert (ROOT / ".venv" / "bin" / "activate").exists()
         return
     _run(["bash", "-c", command], scratch)
+
+
+def test_the_license_is_the_one_pyproject_declares():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License\n")
+    assert project["dynamic"] == ["version"]  # read from fastnn.__version__, the one place it is written
