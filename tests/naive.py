@@ -5,6 +5,9 @@ it to what the tutorial does not do (mini-batches, the exact gradient) in
 the same plain NumPy, and read the state of a network for comparisons.
 """
 
+import copy
+import tracemalloc
+
 import numpy as np
 
 from fastnn import reference
@@ -68,17 +71,38 @@ def numpy_minibatch(X, y, W1, b1, W2, b2, orders, batch, lr, exact):
     return np.array(losses)
 
 
+def rng_state(net):
+    """The state of the network's own shuffling generator (None for NumPy's global one)."""
+    rng = getattr(net, "_rng", None)
+    return None if rng is None else copy.deepcopy(rng.bit_generator.state)
+
+
 def snapshot(net):
-    """Copies of every attribute of `net` that a call could change."""
-    return {name: None if getattr(net, name) is None else np.array(getattr(net, name), copy=True) for name in STATE}
+    """Copies of every attribute of `net` that a call could change, its generator's state included."""
+    state = {name: None if getattr(net, name) is None else np.array(getattr(net, name), copy=True) for name in STATE}
+    state["_rng"] = rng_state(net)
+    return state
 
 
-def assert_unchanged(net, before):
-    """Every attribute of `net` bitwise as in `before` (NaN included)."""
+def assert_unchanged(net, before, what=""):
+    """Every attribute of `net` bitwise as in `before` (NaN included), and its generator where it was."""
     for name, value in before.items():
+        if name == "_rng":
+            assert rng_state(net) == value, f"{what}: the shuffling generator was advanced"
+            continue
         now = getattr(net, name)
         if value is None:
-            assert now is None, name
+            assert now is None, f"{what}: {name}"
         else:
-            assert now.shape == value.shape and now.dtype == value.dtype, name
-            assert now.tobytes() == value.tobytes(), name
+            assert now.shape == value.shape and now.dtype == value.dtype, f"{what}: {name}"
+            assert now.tobytes() == value.tobytes(), f"{what}: {name} changed"
+
+
+def traced_peak(call):
+    """The peak of the memory NumPy and Python allocate during call() (tracemalloc), in bytes."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -23,7 +23,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from naive import XOR_X, XOR_Y
+from naive import PARAMS, XOR_X, XOR_Y, assert_unchanged, snapshot
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -38,11 +38,6 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
 
-STATE = [
-    "weights_input_hidden", "weights_hidden_output", "bias_hidden", "bias_output",
-    "hidden_input", "hidden_output", "output_input", "output", "loss_history",
-]
-PARAMS = STATE[:4]
 COUNTS = collections.Counter()
 
 
@@ -152,30 +147,6 @@ def data_y(draw, rows=4):
 
 
 # The network and its state.
-
-
-def rng_state(net):
-    rng = getattr(net, "_rng", None)
-    return None if rng is None else copy.deepcopy(rng.bit_generator.state)
-
-
-def snapshot(net):
-    state = {name: None if getattr(net, name) is None else np.array(getattr(net, name), copy=True) for name in STATE}
-    state["_rng"] = rng_state(net)
-    return state
-
-
-def assert_unchanged(net, before, what):
-    for name, value in before.items():
-        if name == "_rng":
-            assert rng_state(net) == value, f"{what}: the shuffling generator moved"
-            continue
-        now = getattr(net, name)
-        if value is None:
-            assert now is None, f"{what}: {name}"
-        else:
-            assert now.shape == value.shape and now.dtype == value.dtype, f"{what}: {name}"
-            assert now.tobytes() == value.tobytes(), f"{what}: {name} changed"
 
 
 @st.composite

@@ -22,24 +22,12 @@ import zipfile
 
 import numpy as np
 import pytest
-from naive import XOR_X, XOR_Y
+from naive import PARAMS, XOR_X, XOR_Y, assert_unchanged, snapshot
 
 import fastnn
 from fastnn import datasets
 from fastnn.__main__ import main
 
-STATE = [
-    "weights_input_hidden",
-    "weights_hidden_output",
-    "bias_hidden",
-    "bias_output",
-    "hidden_input",
-    "hidden_output",
-    "output_input",
-    "output",
-    "loss_history",
-]
-PARAMS = STATE[:4]
 
 INT64_MAX = 2**63 - 1
 
@@ -51,30 +39,6 @@ BEYOND_INT64 = [
     pytest.param(np.uint64(2**64 - 1), id="uint64(2**64-1)"),
     pytest.param(10**30, id="10**30"),
 ]
-
-
-def rng_state(net):
-    rng = getattr(net, "_rng", None)
-    return None if rng is None else copy.deepcopy(rng.bit_generator.state)
-
-
-def snapshot(net):
-    state = {name: None if getattr(net, name) is None else np.array(getattr(net, name), copy=True) for name in STATE}
-    state["_rng"] = rng_state(net)
-    return state
-
-
-def assert_unchanged(net, before):
-    for name, value in before.items():
-        if name == "_rng":
-            assert rng_state(net) == value, "the shuffling generator was advanced"
-            continue
-        now = getattr(net, name)
-        if value is None:
-            assert now is None, name
-        else:
-            assert now.shape == value.shape and now.dtype == value.dtype, name
-            assert now.tobytes() == value.tobytes(), name  # bitwise, NaN included
 
 
 def trained(seed=0):

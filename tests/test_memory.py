@@ -1,19 +1,9 @@
 """Training on large data holds no (n_samples x hidden) array: measured with tracemalloc."""
 
-import tracemalloc
-
 import numpy as np
+from naive import traced_peak
 
 import fastnn
-
-
-def traced_peak(call):
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_large_full_batch_training_stays_within_half_of_X_plus_64_MB():

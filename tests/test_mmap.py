@@ -5,6 +5,7 @@ import threading
 
 import numpy as np
 import pytest
+from naive import traced_peak
 
 import fastnn
 from fastnn import _config, _disk
@@ -156,17 +157,6 @@ def test_a_file_changed_while_training_raises_and_keeps_the_last_whole_epoch(tmp
     reference = trained(X, y, epochs=len(net.loss_history), **kwargs)
     assert len(net.loss_history) == epochs_before
     same(net, reference)
-
-
-def traced_peak(call):
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"batch_size": 64}])
