@@ -3,7 +3,7 @@
 The network is fastnn's (one sigmoid hidden layer, sigmoid outputs, binary
 cross-entropy); the parameters, the optimizers and the fitted attributes are
 those of scikit-learn's ``MLPClassifier(activation="logistic")``. Each epoch
-runs in a few compiled calls (``_kernels_sklearn._epoch``), many batches
+runs in a few compiled calls (``_kernels.optim._epoch``), many batches
 each; the Python code here checks the input once, keeps the attributes and
 decides when to stop, as scikit-learn's ``_fit_stochastic`` does.
 
