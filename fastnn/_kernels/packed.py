@@ -18,17 +18,27 @@ run's compile time, so each helper has one call site per kernel where it can.
 
 from .._config import INLINE, NJIT
 from . import jit
-from ._math import _sigmoid, _sigmoid_derivative, apply_gradients, loss_term, output_delta, zero_sums
+from ._math import _sigmoid, _sigmoid_derivative, _zero, apply_gradients, loss_term, output_delta, zero_sums
 
 
 @jit(**INLINE)
 def _dense_sigmoid(A, W, b, Z, S, blk):
-    """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk."""
-    width = A.shape[2]
+    """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk.
+
+    Four inputs at a time: each pass over Z's row then does four
+    multiply-adds per load and store of Z, where one at a time it was bound
+    by the stores.
+    """
+    width, K = A.shape[2], A.shape[0]
+    K4 = K - K % 4
     for j in range(W.shape[1]):
         for i in range(width):
             Z[j, blk, i] = 0.0
-        for k in range(W.shape[0]):
+        for k in range(0, K4, 4):
+            w0, w1, w2, w3 = W[k, j], W[k + 1, j], W[k + 2, j], W[k + 3, j]
+            for i in range(width):
+                Z[j, blk, i] += A[k, blk, i] * w0 + A[k + 1, blk, i] * w1 + A[k + 2, blk, i] * w2 + A[k + 3, blk, i] * w3
+        for k in range(K4, K):
             w = W[k, j]
             for i in range(width):
                 Z[j, blk, i] += A[k, blk, i] * w
@@ -88,26 +98,49 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
                 hd[j, blk, i] += od[k, blk, i] * w
         for i in range(width):
             hd[j, blk, i] *= _sigmoid_derivative(hout[j, blk, i])
+    _row_products(hout, od, gW2, blk)
     for k in range(o):
-        s = 0.0
+        s = _zero(od[0, blk, 0])
         for i in range(width):
             s += od[k, blk, i]
         gb2[k] += s
-        for j in range(h):
-            s = 0.0
-            for i in range(width):
-                s += hout[j, blk, i] * od[k, blk, i]
-            gW2[j, k] += s
     for j in range(h):
-        s = 0.0
+        s = _zero(hd[0, blk, 0])
         for i in range(width):
             s += hd[j, blk, i]
         gb1[j] += s
-        for k in range(f):
-            s = 0.0
+    _row_products(X, hd, gW1, blk)
+
+
+@jit(**INLINE)
+def _row_products(A, D, G, blk):
+    """G[k, j] += sum over the samples of block blk of A[k] D[j]: a block's X^T hd (or hout^T od).
+
+    Four of D's rows at a time, so that each load of A's row serves four
+    sums; each sum is made in the data's precision over the block (at most
+    MAX_BLOCK samples), where it vectorizes widest, then added to G (float64).
+    """
+    width, J = A.shape[2], D.shape[0]
+    J4 = J - J % 4
+    zero = _zero(A[0, blk, 0])
+    for k in range(A.shape[0]):
+        for j in range(0, J4, 4):
+            s0, s1, s2, s3 = zero, zero, zero, zero
             for i in range(width):
-                s += X[k, blk, i] * hd[j, blk, i]
-            gW1[k, j] += s
+                a = A[k, blk, i]
+                s0 += a * D[j, blk, i]
+                s1 += a * D[j + 1, blk, i]
+                s2 += a * D[j + 2, blk, i]
+                s3 += a * D[j + 3, blk, i]
+            G[k, j] += s0
+            G[k, j + 1] += s1
+            G[k, j + 2] += s2
+            G[k, j + 3] += s3
+        for j in range(J4, J):
+            s = zero
+            for i in range(width):
+                s += A[k, blk, i] * D[j, blk, i]
+            G[k, j] += s
 
 
 @jit(**NJIT)
