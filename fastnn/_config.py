@@ -17,6 +17,14 @@ MAX_BLOCK = 256
 # forward and predict_proba work on rows, with NumPy's BLAS for the products.
 BLAS_MIN_WORK = 2_000_000
 
+# Below this many samples, with at least FEW_ROWS_HIDDEN hidden units, full-batch
+# training loops over the hidden units (rows.train), not over the samples of a block.
+FEW_ROWS = 16
+FEW_ROWS_HIDDEN = 16
+
+# From this many outputs the row path's output layer is BLAS products as well.
+OUTPUTS_BLAS = 2
+
 # Rows per block there: the block's two (rows x hidden) buffers stay near 16 MB.
 BLAS_BLOCK_ELEMENTS = 1 << 21
 
@@ -25,8 +33,8 @@ BLAS_BLOCK_ELEMENTS = 1 << 21
 # row path's blocks of BLAS_BLOCK_ELEMENTS // hidden_size rows.
 DISK_BLOCK_ELEMENTS = 1 << 22
 
-# Each block of rows is cut into chunks of about this many hidden activations,
-# one thread's work; a chunk's work stays in cache.
+# Each block of rows is cut into chunks of about this many hidden activations
+# or inputs (the wider), one thread's work; a chunk's work stays in cache.
 CHUNK_ELEMENTS = 1 << 17
 
 # train() returns to Python at least this often (seconds of compiled work), to

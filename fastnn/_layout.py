@@ -51,12 +51,16 @@ def block_rows(n, hidden_size):
     return min(n, max(256, _config.BLAS_BLOCK_ELEMENTS // hidden_size))
 
 
-def row_chunks(m, hidden_size):
-    """[(first, stop)] of the chunks of m rows, of equal sizes, about CHUNK_ELEMENTS // hidden_size rows each.
+def row_chunks(m, hidden_size, input_size=1):
+    """[(first, stop)] of the chunks of m rows, of equal sizes, each with about CHUNK_ELEMENTS inputs or hidden activations.
 
-    An even number of them (unless one), so that two threads get equal shares.
+    Sized by the wider of the two layers: with many features and few hidden
+    units a chunk sized by the hidden layer alone held a whole block, and
+    one core did all the work. An even number of chunks (unless one), so
+    that two threads get equal shares. The cut depends on the sizes alone,
+    never on the number of threads.
     """
-    count = -(-m // max(1, _config.CHUNK_ELEMENTS // hidden_size))
+    count = -(-m // max(1, _config.CHUNK_ELEMENTS // max(hidden_size, input_size)))
     count += count % 2 if count > 1 else 0
     size = -(-m // count)
     return [(first, min(m, first + size)) for first in range(0, m, size)]

@@ -34,6 +34,20 @@ def uses_rows(n, sizes):
     return n * h * (f + o) >= _config.BLAS_MIN_WORK
 
 
+def plan(n, sizes):
+    """Full-batch training's path for n samples: "rows" (BLAS), "few" (rows, vectorized over hidden units) or "packed".
+
+    A block of the packed layout vectorizes over its samples: with fewer
+    than FEW_ROWS of them its loops are too short, and with at least
+    FEW_ROWS_HIDDEN hidden units the loops over units pay instead.
+    """
+    if uses_rows(n, sizes):
+        return "rows"
+    if n < _config.FEW_ROWS and sizes[1] >= _config.FEW_ROWS_HIDDEN:
+        return "few"
+    return "packed"
+
+
 def work_per_sample(sizes):
     """Multiply-adds and sigmoids of one sample's epoch, about: what sizes the first call of training."""
     f, h, o = sizes
@@ -87,6 +101,33 @@ class PackedEpochs:
 
     def keep_activations(self):
         self.net._keep(tuple(unpack(a, self.n) for a in self.acts))
+
+
+class FewRowsEpochs:
+    """Full-batch epochs on a few rows, all the epochs of a call in one compiled call (rows.train).
+
+    The rows stay as the caller holds them; the products are vectorized
+    over the hidden units.
+    """
+
+    def __init__(self, net, X, Y, binary, lr):
+        self.net, self.lr, self.rule = net, lr, _rule(net, binary)
+        self.X, self.Y = _disk.in_memory(X), _disk.in_memory(Y)
+        self.n, (f, h, o) = X.shape[0], net._sizes()
+        n = self.n
+        self.buffers = tuple(arena([(n, h), (n, h), (n, o), (h,)], net.dtype))
+        self.last_params = tuple(np.empty_like(p) for p in net._params())  # the last epoch's, for its activations
+
+    def run(self, losses, start, stop, interrupt):
+        rows.train(
+            self.X, self.Y, self.net._params(), self.net._sums, self.buffers, losses[start:stop], self.lr, self.rule,
+            self.last_params,
+        )
+        return stop
+
+    def keep_activations(self):
+        # By forward's own kernel for these rows, so that forward(X) gives the same bits.
+        self.net._keep(forward_packed(self.X, self.last_params))
 
 
 def forward_packed(X, params):
@@ -162,7 +203,7 @@ def forward_rows(X, params, activations=True):
             np.matmul(H, W2, out=out[part])
             rows.bias_sigmoid_in_place(out[part], b2)
 
-    bounds = row_chunks(n, h)
+    bounds = row_chunks(n, h, X.shape[1])
     with _threads.one_blas_thread():
         if not isinstance(X, _disk.FileRows):
             _threads.map_chunks(lambda c, first, stop: chunk(X, 0, first, stop), bounds)
@@ -174,6 +215,46 @@ def forward_rows(X, params, activations=True):
                     at = group[0][0]
                     _threads.map_chunks(lambda c, first, stop: chunk(Xb, at, first, stop), group)
     return (hin, hout, oin, out) if activations else out
+
+
+def row_buffers(m, sizes, dtype):
+    """Buffers for blocks of up to m rows: (Z, HD, od, G2), and each chunk's sums (gW1, gb1, gW2, gb2).
+
+    gW1 and G2 (the output layer's hout^T od) are BLAS products in the
+    network's dtype; the other sums are float64.
+    """
+    f, h, o = sizes
+    chunks = len(row_chunks(m, h, f)) + 1  # at most, for any block
+    Z, HD, od = arena([(m, h), (m, h), (m, o)], dtype)
+    PW1, G2 = arena([(chunks, f, h), (chunks, h, o)], dtype)
+    partials = (PW1, *arena([(chunks, h), (chunks, h, o), (chunks, o)], np.dtype(np.float64)))
+    return (Z, HD, od, G2), partials
+
+
+def chunk_loss(X, Y, params, buffers, partials, c, rule):
+    """Chunk c, rows X and Y: its forward and backward pass; its sums in partials[c]; returns its summed loss.
+
+    Z = X W1 and gW1 = X^T HD by BLAS. With one output (or few) a row
+    kernel does all between them; with OUTPUTS_BLAS outputs or more the
+    output layer's products are BLAS ones too, and two row kernels do
+    the rest.
+    """
+    W1, b1, W2, b2 = params
+    m = X.shape[0]
+    Z, HD, od, G2 = buffers[0][:m], buffers[1][:m], buffers[2][:m], buffers[3][c]
+    sums = tuple(p[c] for p in partials)
+    np.matmul(X, W1, out=Z)
+    if W2.shape[1] < _config.OUTPUTS_BLAS:
+        loss = rows.hidden_rows(Z, Y, params, HD, od, rule, sums)
+    else:
+        rows.bias_sigmoid_in_place(Z, b1)
+        np.matmul(Z, W2, out=od)
+        loss = rows.output_rows(od, Y, b2, rule, sums)
+        np.matmul(od, W2.T, out=HD)
+        np.matmul(Z.T, od, out=G2)
+        rows.hidden_delta_rows(Z, HD, G2, sums)
+    np.matmul(X.T, HD, out=sums[0])
+    return loss
 
 
 class RowEpochs:
@@ -193,27 +274,17 @@ class RowEpochs:
         self.n, (f, h, o) = X.shape[0], net._sizes()
         n = self.n
         self.rows = block_rows(n, h)
-        chunks = len(row_chunks(self.rows, h)) + 1  # at most, for any block
-        self.Z, self.HD, self.od = arena([(self.rows, h), (self.rows, h), (self.rows, o)], net.dtype)
-        # Each chunk's sums, (gW1, gb1, gW2, gb2): gW1 in the network's dtype
-        # (a BLAS product), the others in float64.
-        (PW1,) = arena([(chunks, f, h)], net.dtype)
-        self.partials = (PW1, *arena([(chunks, h), (chunks, h, o), (chunks, o)], np.dtype(np.float64)))
+        self.buffers, self.partials = row_buffers(self.rows, (f, h, o), net.dtype)
         self.last_params = None
 
     def _chunk(self, Xb, Yb, c, first, stop):
         """Rows [first, stop) of the block Xb, Yb, its chunk c; returns its loss."""
-        X, W1 = Xb[first:stop], self.net._params()[0]
-        Z, HD = self.Z[first:stop], self.HD[first:stop]
-        sums = tuple(p[c] for p in self.partials)
-        np.matmul(X, W1, out=Z)
-        loss = rows.hidden_rows(Z, Yb[first:stop], self.net._params(), HD, self.od[first:stop], self.rule, sums)
-        np.matmul(X.T, HD, out=sums[0])
-        return loss
+        buffers = tuple(b[first:] for b in self.buffers[:3]) + self.buffers[3:]
+        return chunk_loss(Xb[first:stop], Yb[first:stop], self.net._params(), buffers, self.partials, c, self.rule)
 
     def _block(self, start, Xb, Yb):
         """The block of rows Xb, Yb (X's from `start`): its chunks' sums added to the gradient sums in order; returns its loss."""
-        bounds = row_chunks(Xb.shape[0], self.net.hidden_size)
+        bounds = row_chunks(Xb.shape[0], self.net.hidden_size, self.net.input_size)
         losses = _threads.map_chunks(lambda c, first, stop: self._chunk(Xb, Yb, c, first, stop), bounds)
         rows.fold_chunk_sums(len(bounds), self.partials, self.net._sums, start == 0)
         return sum(losses)  # in chunk order

@@ -27,7 +27,7 @@ import numpy as np
 from . import _paths, _threads
 from . import _validation as check
 from ._kernels import _math, rows
-from ._layout import arena, block_rows, row_chunks
+from ._layout import block_rows, row_chunks
 
 __all__ = ["chunk_sums", "read_npy"]
 
@@ -81,21 +81,16 @@ def chunk_sums(X, Y, params, rule):
         Y = Y.view()
         Y.flags.writeable = False
     n, step = X.shape[0], block_rows(X.shape[0], h)
-    count = len(row_chunks(step, h)) + 1
-    Z, HD, od = arena([(step, h), (step, h), (step, o)], W1.dtype)
-    partials = (*arena([(count, f, h)], W1.dtype), *arena([(count, h), (count, h, o), (count, o)], np.dtype(np.float64)))
+    buffers, partials = _paths.row_buffers(step, (f, h, o), W1.dtype)
     sums = tuple(np.zeros(shape) for shape in [(f, h), (h,), (h, o), (o,)])
     total = 0.0
     with _threads.one_blas_thread(), np.errstate(all="ignore"):
         for start in range(0, n, step):
             Xb, Yb = X[start : start + step], Y[start : start + step]
-            bounds = row_chunks(Xb.shape[0], h)
+            bounds = row_chunks(Xb.shape[0], h, f)
             for c, (first, stop) in enumerate(bounds):
-                part = tuple(p[c] for p in partials)
-                np.matmul(Xb[first:stop], W1, out=Z[first:stop])
-                total += rows.hidden_rows(Z[first:stop], Yb[first:stop], params, HD[first:stop], od[first:stop],
-                                          rule, part)
-                np.matmul(Xb[first:stop].T, HD[first:stop], out=part[0])
+                at = tuple(b[first:] for b in buffers[:3]) + buffers[3:]
+                total += _paths.chunk_loss(Xb[first:stop], Yb[first:stop], params, at, partials, c, rule)
             rows.fold_chunk_sums(len(bounds), partials, sums, start == 0)
     return total, sums
 

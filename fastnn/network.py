@@ -339,9 +339,8 @@ class SimpleNeuralNetwork:
         if batch_size is not None:
             batch = min(batch_size, X.shape[0])  # one batch of every row (the kernels add it to row indices)
             return _paths.BatchEpochs(self, X, Y, binary, lr, batch, shuffle, report)
-        if self._uses_rows(X):
-            return _paths.RowEpochs(self, X, Y, binary, lr)
-        return _paths.PackedEpochs(self, X, Y, binary, lr)
+        runner = {"rows": _paths.RowEpochs, "few": _paths.FewRowsEpochs, "packed": _paths.PackedEpochs}
+        return runner[_paths.plan(X.shape[0], self._sizes())](self, X, Y, binary, lr)
 
     # Beyond the tutorial.
 

@@ -2,13 +2,25 @@ import pytest
 
 from fastnn import _config
 
+# Each full-batch route, by the settings that force it on the tests' small data.
+ROUTES = {
+    # the packed block kernels (small data)
+    "blocks": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=0),
+    # a few rows: rows.train, vectorized over the hidden units
+    "few": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=10**18, FEW_ROWS_HIDDEN=0),
+    # BLAS products with a row kernel between them (large data, one output)
+    "blas": dict(BLAS_MIN_WORK=0, OUTPUTS_BLAS=10**18),
+    # BLAS products for the output layer too (large data, several outputs)
+    "blas-outputs": dict(BLAS_MIN_WORK=0, OUTPUTS_BLAS=1),
+}
 
-@pytest.fixture(params=["blocks", "blas"])
+
+@pytest.fixture(params=list(ROUTES))
 def path(request, monkeypatch):
-    """Run a test on both full-batch paths: the packed block kernels (small
-    data) and the BLAS products with row kernels (large data), whose rows are
-    cut into chunks of a few rows here, so that the tests' small data takes
+    """Run a test on every full-batch route; on the row ones, rows are cut
+    into chunks of a few rows here, so that the tests' small data takes
     several chunks and threads."""
-    monkeypatch.setattr(_config, "BLAS_MIN_WORK", 10**18 if request.param == "blocks" else 0)
-    monkeypatch.setattr(_config, "CHUNK_ELEMENTS", 256)  # 256 // hidden_size rows a chunk
+    for name, value in ROUTES[request.param].items():
+        monkeypatch.setattr(_config, name, value)
+    monkeypatch.setattr(_config, "CHUNK_ELEMENTS", 256)  # 256 // max(hidden_size, input_size) rows a chunk
     return request.param

@@ -337,7 +337,9 @@ def test_lines_are_printed_as_training_goes(monkeypatch, capsys, path):
     monkeypatch.setattr(_config, "CHUNK_SECONDS", 1e-9)
     monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 1)
     calls = []
-    module, kernel = (packed, "train") if path == "blocks" else (rows, "hidden_rows")  # once per chunk, or per block
+    # once per call of compiled epochs, or per chunk of rows
+    module, kernel = {"blocks": (packed, "train"), "few": (rows, "train"), "blas": (rows, "hidden_rows"),
+                      "blas-outputs": (rows, "output_rows")}[path]
     real = getattr(module, kernel)
 
     def spy(*args):

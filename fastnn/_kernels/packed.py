@@ -22,10 +22,10 @@ from ._math import _sigmoid, _sigmoid_derivative, _zero, apply_gradients, loss_t
 
 
 @jit(**INLINE)
-def _dense_sigmoid(A, W, b, Z, S, blk):
-    """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk.
+def _product(A, W, Z, blk):
+    """Z[j] = sum over k of A[k] W[k, j], for the samples of block blk.
 
-    Four inputs at a time: each pass over Z's row then does four
+    Four of A's rows at a time: each pass over Z's row then does four
     multiply-adds per load and store of Z, where one at a time it was bound
     by the stores.
     """
@@ -42,8 +42,15 @@ def _dense_sigmoid(A, W, b, Z, S, blk):
             w = W[k, j]
             for i in range(width):
                 Z[j, blk, i] += A[k, blk, i] * w
+
+
+@jit(**INLINE)
+def _dense_sigmoid(A, W, b, Z, S, blk):
+    """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk."""
+    _product(A, W, Z, blk)
+    for j in range(W.shape[1]):
         bj = b[0, j]
-        for i in range(width):
+        for i in range(A.shape[2]):
             z = Z[j, blk, i] + bj
             Z[j, blk, i] = z
             S[j, blk, i] = _sigmoid(z)
@@ -89,13 +96,8 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
         else:
             for i in range(width):
                 od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], False) * M[0, blk, i]
+    _product(od, W2.T, hd, blk)
     for j in range(h):
-        for i in range(width):
-            hd[j, blk, i] = 0.0
-        for k in range(o):
-            w = W2[j, k]
-            for i in range(width):
-                hd[j, blk, i] += od[k, blk, i] * w
         for i in range(width):
             hd[j, blk, i] *= _sigmoid_derivative(hout[j, blk, i])
     _row_products(hout, od, gW2, blk)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._config import NJIT
 from . import jit
-from ._math import _sigmoid, _sigmoid_derivative, _zero, add_sums, loss_term, output_delta, zero_sums
+from ._math import _sigmoid, _sigmoid_derivative, _zero, add_sums, apply_gradients, loss_term, output_delta, zero_sums
 
 
 @jit(**NJIT)
@@ -124,3 +124,122 @@ def bias_sigmoid_in_place(Z, b):
     for i in range(Z.shape[0]):
         for j in range(Z.shape[1]):
             Z[i, j] = _sigmoid(Z[i, j] + b[0, j])
+
+
+# Few rows: the whole epoch in compiled code, the products vectorized over
+# the hidden units (a block of samples would be too narrow to vectorize).
+
+
+@jit(**NJIT)
+def _times_weights(X, W, Z):
+    """Z = X W over rows, four of X's columns per pass over Z's row (each load and store of it serves four multiply-adds)."""
+    K, J = W.shape
+    K4 = K - K % 4
+    for i in range(X.shape[0]):
+        Zi, Xi = Z[i], X[i]
+        for j in range(J):
+            Zi[j] = 0.0
+        for k in range(0, K4, 4):
+            x0, x1, x2, x3 = Xi[k], Xi[k + 1], Xi[k + 2], Xi[k + 3]
+            W0, W1, W2, W3 = W[k], W[k + 1], W[k + 2], W[k + 3]
+            for j in range(J):
+                Zi[j] += x0 * W0[j] + x1 * W1[j] + x2 * W2[j] + x3 * W3[j]
+        for k in range(K4, K):
+            x, Wk = Xi[k], W[k]
+            for j in range(J):
+                Zi[j] += x * Wk[j]
+
+
+@jit(**NJIT)
+def _add_transposed_product(X, D, G, acc):
+    """G += X^T D: each row of G summed over the rows in the data's precision in acc, four rows per pass, then added."""
+    n, J = D.shape
+    n4 = n - n % 4
+    for k in range(X.shape[1]):
+        for j in range(J):
+            acc[j] = 0.0
+        for i in range(0, n4, 4):
+            x0, x1, x2, x3 = X[i, k], X[i + 1, k], X[i + 2, k], X[i + 3, k]
+            D0, D1, D2, D3 = D[i], D[i + 1], D[i + 2], D[i + 3]
+            for j in range(J):
+                acc[j] += x0 * D0[j] + x1 * D1[j] + x2 * D2[j] + x3 * D3[j]
+        for i in range(n4, n):
+            x, Di = X[i, k], D[i]
+            for j in range(J):
+                acc[j] += x * Di[j]
+        Gk = G[k]
+        for j in range(J):
+            Gk[j] += acc[j]
+
+
+@jit(**NJIT)
+def train(X, Y, params, sums, buffers, losses, lr, rule, last):
+    """len(losses) full-batch epochs on a few rows; losses[e] is the mean loss before epoch e's update.
+
+    buffers = (Z, HD, od, acc): (n, hidden), (n, hidden), (n, outputs) and
+    (hidden,), in the data's dtype. Each epoch: Z = X W1, hidden_rows for
+    the rest of the forward pass, the loss, the deltas and the sums of b1,
+    W2 and b2, then gW1 = X^T HD, then the update. `last` gets a copy of
+    the parameters the last epoch starts from.
+    """
+    Z, HD, od, acc = buffers
+    scale = 1.0 / (X.shape[0] * od.shape[1])
+    for e in range(losses.shape[0]):
+        if e == losses.shape[0] - 1:
+            for k in range(4):  # unrolled by Numba: the parameters are a tuple
+                last[k][:] = params[k]
+        _times_weights(X, params[0], Z)
+        losses[e] = hidden_rows(Z, Y, params, HD, od, rule, sums) * scale
+        _add_transposed_product(X, HD, sums[0], acc)
+        apply_gradients(params, sums, lr)
+
+
+# Several outputs: the output layer's three products (hout W2, od W2^T,
+# hout^T od) go to BLAS as well, and these kernels do what lies between.
+
+
+@jit(**NJIT)
+def output_rows(O, Y, b2, rule, sums):
+    """O (a chunk's hout W2) becomes the output deltas, from sigmoid(O + b2); returns the summed loss.
+
+    The chunk's sums start from 0, and gb2 gets the sum of the deltas, made
+    256 rows at a time in the data's precision.
+    """
+    zero_sums(sums)
+    gb2 = sums[3]
+    acc = np.zeros(O.shape[1], O.dtype)
+    total = 0.0
+    for first in range(0, O.shape[0], 256):
+        last = min(O.shape[0], first + 256)
+        Ob = O[first:last]
+        for i in range(Ob.shape[0]):
+            for k in range(Ob.shape[1]):
+                Ob[i, k] += b2[0, k]
+        total += _output_deltas(Ob.reshape(-1), Y[first:last].reshape(-1), rule)
+        for i in range(Ob.shape[0]):
+            for k in range(Ob.shape[1]):
+                acc[k] += Ob[i, k]
+        for k in range(acc.shape[0]):
+            gb2[k] += acc[k]
+            acc[k] = 0.0
+    return -total
+
+
+@jit(**NJIT)
+def hidden_delta_rows(H, HD, G2, sums):
+    """HD (a chunk's od W2^T) becomes the hidden deltas, HD H (1 - H); gb1 gets their sum and gW2 gets G2 = H^T od."""
+    _, gb1, gW2, _ = sums
+    acc = np.zeros(H.shape[1], H.dtype)
+    for first in range(0, H.shape[0], 256):
+        for i in range(first, min(H.shape[0], first + 256)):
+            Hi, HDi = H[i], HD[i]
+            for j in range(Hi.shape[0]):
+                d = HDi[j] * _sigmoid_derivative(Hi[j])
+                HDi[j] = d
+                acc[j] += d
+        for j in range(acc.shape[0]):
+            gb1[j] += acc[j]
+            acc[j] = 0.0
+    for j in range(G2.shape[0]):
+        for k in range(G2.shape[1]):
+            gW2[j, k] += G2[j, k]

@@ -1,0 +1,261 @@
+"""The shape sweep: fastnn, the reference, PyTorch and JAX per epoch over a grid of shapes, in one run.
+
+    python benchmarks/sweep.py [--quick] [--out benchmarks/results/sweep]
+
+Each point of the grid is a shape (rows, features, hidden units, outputs)
+and a dtype. Every implementation does the tutorial's whole epoch there
+(forward, the loss of every epoch, the deltas, the update) from the same
+weights, and is timed for a few calls of enough epochs to last about
+``--seconds``; the median per epoch is kept. The reference is the tutorial's
+float64 code, whatever the point's dtype. Writes a JSON file of the figures,
+a Markdown table, and a heatmap PNG of fastnn's time over the best peer's
+and over the reference's across the grid (``--out`` without a suffix).
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peers import PEERS  # noqa: E402
+
+import fastnn  # noqa: E402
+from fastnn import reference  # noqa: E402
+
+# (features, hidden, outputs) down the columns, rows down the lines: every
+# layer's width from 2 to 2,000 features, 512 hidden units and 16 outputs
+# appears with every number of rows. A point with more than MAX_WORK
+# multiply-adds per epoch is left out (the named workloads time those).
+SHAPES = [(2, 2, 1), (20, 32, 1), (100, 256, 1), (1000, 64, 1), (2000, 16, 1), (8, 512, 1), (16, 16, 10), (64, 128, 4), (32, 32, 16)]
+ROWS = [4, 64, 1_000, 20_000, 200_000, 2_000_000]
+DTYPES = ["float64", "float32"]
+MAX_WORK = 600_000_000
+QUICK = dict(shapes=SHAPES[:2] + [(16, 16, 10)], rows=[4, 1_000], dtypes=["float32"])
+
+
+def work(n, f, h, o):
+    """Multiply-adds of one epoch's four products."""
+    return 2 * n * h * (f + o)
+
+
+def points(shapes=SHAPES, rows=ROWS, dtypes=DTYPES):
+    return [(n, f, h, o, d) for d in dtypes for (f, h, o) in shapes for n in rows if work(n, f, h, o) <= MAX_WORK]
+
+
+def data(n, f, o, dtype):
+    """A seeded problem whose outputs are products of signs of the first features."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, f)).astype(dtype)
+    signs = np.sign(X[:, : min(f, 2)])
+    Y = np.stack([(signs[:, 0] * np.roll(signs, k, axis=1)[:, -1] > 0) for k in range(o)], axis=1).astype(dtype)
+    return X, Y
+
+
+def weights(f, h, o, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal((f, h)), np.zeros((1, h)), rng.standard_normal((h, o)), np.zeros((1, o))]
+
+
+class Fastnn:
+    name = "fastnn"
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def prepare(self, X, Y, params):
+        net = fastnn.SimpleNeuralNetwork(params[0].shape[0], params[0].shape[1], params[2].shape[1], dtype=self.dtype)
+        for name, value in zip(("weights_input_hidden", "bias_hidden", "weights_hidden_output", "bias_output"), params):
+            getattr(net, name)[...] = value
+        return net, X, Y
+
+    def train(self, net, X, Y, epochs, lr):
+        return net.train(X, Y, epochs, lr, verbose=False)
+
+
+class Reference:
+    name = "reference"
+
+    def __init__(self, dtype):
+        pass  # the tutorial's float64
+
+    def prepare(self, X, Y, params):
+        np.random.seed(0)
+        net = reference.SimpleNeuralNetwork(params[0].shape[0], params[0].shape[1], params[2].shape[1])
+        net.weights_input_hidden, net.bias_hidden, net.weights_hidden_output, net.bias_output = (p.copy() for p in params)
+        return net, X.astype(np.float64), Y.astype(np.float64)
+
+    def train(self, net, X, Y, epochs, lr):
+        losses = np.empty(epochs)
+        with np.errstate(all="ignore"):
+            for e in range(epochs):  # the tutorial's loop, without its printing
+                out = net.forward(X)
+                losses[e] = -np.mean(Y * np.log(out) + (1 - Y) * np.log(1 - out))
+                net.backward(X, Y, lr)
+        return losses
+
+
+class Peer:
+    def __init__(self, cls, dtype):
+        self.impl, self.name = cls(np.dtype(dtype).type), cls.name
+
+    def prepare(self, X, Y, params):
+        return self.impl.prepare(X, Y, params)
+
+    def train(self, *args):
+        return self.impl.train(*args)
+
+
+def implementations(dtype, peers=True):
+    impls = [Fastnn(dtype), Reference(dtype)]
+    for name, cls in PEERS.items() if peers else ():
+        try:
+            impls.append(Peer(cls, dtype))
+        except ImportError:
+            print(f"{name} is not installed: left out", file=sys.stderr)
+    return impls
+
+
+def per_epoch(impl, point, seconds, repeats):
+    """Median seconds per epoch of impl at point; each timed call trains a fresh copy of the same weights."""
+    n, f, h, o, dtype = point
+    X, Y = data(n, f, o, dtype)
+    params = weights(f, h, o)
+    lr = 1e-6
+    epochs = 1
+    impl.train(*impl.prepare(X, Y, params), 1, lr)  # compile (fastnn, JAX) and warm up
+    while True:  # epochs per call: about `seconds` of work
+        state = impl.prepare(X, Y, params)
+        began = time.perf_counter()
+        impl.train(*state, epochs, lr)
+        elapsed = time.perf_counter() - began
+        if elapsed >= seconds / 4 or epochs >= 1 << 20:
+            break
+        epochs = min(1 << 20, max(2 * epochs, int(epochs * seconds / 4 / max(elapsed, 1e-7))))
+        if impl.name == "jax":
+            impl.train(*impl.prepare(X, Y, params), epochs, lr)  # the new length compiles: not timed
+    times = [elapsed / epochs]
+    for _ in range(repeats - 1):
+        state = impl.prepare(X, Y, params)
+        began = time.perf_counter()
+        impl.train(*state, epochs, lr)
+        times.append((time.perf_counter() - began) / epochs)
+    return statistics.median(times)
+
+
+def cpu():
+    """The CPU's model name and LLVM's name for it (what Numba compiles for)."""
+    import llvmlite.binding as llvm
+
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {"model": model, "llvm": llvm.get_host_cpu_name(), "cores": os.cpu_count()}
+
+
+def run(grid, seconds=0.2, repeats=3, peers=True, log=sys.stderr):
+    results = []
+    by_dtype = {}
+    for point in grid:
+        impls = by_dtype.setdefault(point[4], implementations(point[4], peers))
+        times = {impl.name: per_epoch(impl, point, seconds, repeats) for impl in impls}
+        results.append({"point": list(point), "seconds": times})
+        print(f"{point}: " + ", ".join(f"{k} {v * 1e6:.3g} us" for k, v in times.items()), file=log, flush=True)
+    return {"cpu": cpu(), "numpy": np.__version__, "fastnn": fastnn.__version__, "results": results}
+
+
+def _us(s):
+    return f"{s * 1e6:,.3g} us" if s < 1e-3 else f"{s * 1e3:,.3g} ms"
+
+
+def table(report):
+    """The Markdown table: time per epoch of each implementation, and fastnn's ratio to the best peer."""
+    names = [k for k in report["results"][0]["seconds"]]
+    lines = [
+        "| rows | features | hidden | outputs | dtype | " + " | ".join(names) + " | best peer / fastnn |",
+        "|" + "---|" * (len(names) + 6),
+    ]
+    for r in report["results"]:
+        s = r["seconds"]
+        peers = [v for k, v in s.items() if k not in ("fastnn", "reference")]
+        best = min(peers + [s["reference"]])
+        cells = [f"{v:,}" if isinstance(v, int) else str(v) for v in r["point"]]
+        lines.append("| " + " | ".join(cells) + " | " + " | ".join(_us(s[k]) for k in names) + f" | {best / s['fastnn']:.2f} |")
+    return "\n".join(lines)
+
+
+def heatmap(report, path):
+    """fastnn's time over the best peer's (left) and over the reference's (right), per dtype."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import LogNorm
+
+    results = report["results"]
+    dtypes = sorted({r["point"][4] for r in results}, reverse=True)
+    shapes = list(dict.fromkeys(tuple(r["point"][1:4]) for r in results))
+    rows = sorted({r["point"][0] for r in results})
+    fig, axes = plt.subplots(len(dtypes), 2, figsize=(13, 3.2 * len(dtypes) + 1), squeeze=False)
+    for d, dtype in enumerate(dtypes):
+        for c, (title, against) in enumerate([("best peer", "peers"), ("reference", "reference")]):
+            grid = np.full((len(rows), len(shapes)), np.nan)
+            for r in results:
+                n, f, h, o, dt = r["point"]
+                if dt != dtype:
+                    continue
+                s = r["seconds"]
+                other = min(v for k, v in s.items() if k not in ("fastnn", "reference")) if against == "peers" and len(s) > 2 else s["reference"]
+                grid[rows.index(n), shapes.index((f, h, o))] = s["fastnn"] / other
+            ax = axes[d][c]
+            image = ax.imshow(grid, cmap="RdYlGn_r", norm=LogNorm(vmin=1 / 64 if c else 1 / 4, vmax=4 if c else 4), aspect="auto")
+            for i, j in np.ndindex(grid.shape):
+                if math.isfinite(grid[i, j]):
+                    ax.text(j, i, f"{grid[i, j]:.2g}", ha="center", va="center", fontsize=7)
+            ax.set_xticks(range(len(shapes)), [f"{f}-{h}-{o}" for f, h, o in shapes], rotation=45, ha="right", fontsize=8)
+            ax.set_yticks(range(len(rows)), [f"{n:,}" for n in rows], fontsize=8)
+            ax.set_xlabel("features-hidden-outputs")
+            ax.set_ylabel("rows")
+            ax.set_title(f"fastnn / {title}, {dtype} (below 1: fastnn faster)", fontsize=9)
+            fig.colorbar(image, ax=ax)
+    c = report["cpu"]
+    fig.suptitle(f"time per epoch, {c['model']} ({c['llvm']}, {c['cores']} cores)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a few small points only (a smoke test)")
+    parser.add_argument("--no-peers", action="store_true", help="fastnn and the reference only")
+    parser.add_argument("--seconds", type=float, default=0.2, help="about how long each timed call lasts")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=None, help="write OUT.json, OUT.md and OUT.png")
+    args = parser.parse_args(argv)
+    grid = points(**QUICK) if args.quick else points()
+    report = run(grid, args.seconds, args.repeats, peers=not args.no_peers)
+    text = table(report)
+    c = report["cpu"]
+    print(f"CPU: {c['model']}, LLVM {c['llvm']}, {c['cores']} cores; NumPy {report['numpy']}; fastnn {report['fastnn']}")
+    print(text)
+    if args.out:
+        with open(args.out + ".json", "w") as f:
+            json.dump(report, f, indent=1)
+        with open(args.out + ".md", "w") as f:
+            f.write(text + "\n")
+        heatmap(report, args.out + ".png")
+    return report
+
+
+if __name__ == "__main__":
+    main()
