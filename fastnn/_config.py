@@ -25,6 +25,14 @@ FEW_ROWS_HIDDEN = 16
 # From this many outputs the row path's output layer is BLAS products as well.
 OUTPUTS_BLAS = 2
 
+# Full-batch epochs of at least this many multiply-adds whose layers are
+# narrow (hidden x (inputs + outputs) at most STREAM_MAX_WIDTH) stream the
+# rows through the block kernels on all cores, chunks of about
+# STREAM_CHUNK_WORK multiply-adds a thread's share.
+STREAM_MIN_WORK = 4_000_000
+STREAM_MAX_WIDTH = 200
+STREAM_CHUNK_WORK = 1_000_000
+
 # Rows per block there: the block's two (rows x hidden) buffers stay near 16 MB.
 BLAS_BLOCK_ELEMENTS = 1 << 21
 

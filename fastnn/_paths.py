@@ -39,11 +39,16 @@ def plan(n, sizes):
 
     A block of the packed layout vectorizes over its samples: with fewer
     than FEW_ROWS of them its loops are too short, and with at least
-    FEW_ROWS_HIDDEN hidden units the loops over units pay instead.
+    FEW_ROWS_HIDDEN hidden units the loops over units pay instead. Narrow
+    layers on many rows take "stream": BLAS is slow on them, and the block
+    kernels, gathering the rows a block at a time, are not.
     """
+    f, h, o = sizes
+    if n * work_per_sample(sizes) >= _config.STREAM_MIN_WORK and h * (f + o) <= _config.STREAM_MAX_WIDTH:
+        return "stream"
     if uses_rows(n, sizes):
         return "rows"
-    if n < _config.FEW_ROWS and sizes[1] >= _config.FEW_ROWS_HIDDEN:
+    if n < _config.FEW_ROWS and h >= _config.FEW_ROWS_HIDDEN:
         return "few"
     return "packed"
 
@@ -315,6 +320,60 @@ class RowEpochs:
     def keep_activations(self):
         # Computed from X when first read, so that training never holds them all.
         self.net._keep((None,) * 4, pending=(self.X, self.last_params))
+
+
+class StreamEpochs:
+    """Full-batch epochs on rows in place, gathered a block at a time by the block kernels, on all cores.
+
+    The rows are cut into chunks (stream_chunks), one thread's work each;
+    each epoch adds the chunks' sums in chunk order, then updates the
+    weights, so the result does not depend on the number of threads.
+    Memory beyond the data is a block per chunk.
+    """
+
+    def __init__(self, net, X, Y, binary, lr):
+        self.net, self.X, self.Y, self.lr, self.rule = net, X, Y, lr, _rule(net, binary)
+        self.n, (f, h, o) = X.shape[0], net._sizes()
+        self.bounds = stream_chunks(self.n, (f, h, o))
+        count, width, dtype = len(self.bounds), blocks(min(self.n, _config.MAX_BLOCK))[1], net.dtype
+        shapes = [(f, 1, width), (o, 1, width), (1, 1, width)] + [(u, 1, width) for u in (h, h, o, o, h, o)]
+        self.buffers = [arena(shapes, dtype) for _ in range(count)]
+        self.partials = tuple(arena([(count, f, h), (count, h), (count, h, o), (count, o)], np.dtype(np.float64)))
+        self.last_params = None
+
+    def _chunk(self, c, first, stop):
+        buffers, params = self.buffers[c], self.net._params()
+        block, acts, deltas = tuple(buffers[:3]), tuple(buffers[3:7]), tuple(buffers[7:])
+        sums = tuple(p[c] for p in self.partials)
+        return stream.row_sums(self.X, self.Y, first, stop, params, sums, block, acts, deltas, self.rule)
+
+    def run(self, losses, start, stop, interrupt):
+        params, scale = self.net._params(), 1.0 / (self.n * self.net.output_size)
+        for e in range(start, stop):
+            if interrupt is not None and interrupt.pending:
+                return e  # the weights change only at an epoch's end
+            before = [p.copy() for p in params]  # the activation attributes come from these
+            total = sum(_threads.map_chunks(self._chunk, self.bounds))  # in chunk order
+            rows.fold_chunk_sums(len(self.bounds), self.partials, self.net._sums, True)
+            losses[e] = total * scale
+            _math.apply_gradients(params, self.net._sums, self.lr)
+            self.last_params = before
+        return stop
+
+    def keep_activations(self):
+        self.net._keep((None,) * 4, pending=(self.X, self.last_params))
+
+
+def stream_chunks(n, sizes):
+    """[(first, stop)] of the chunks of n rows for StreamEpochs: whole blocks of MAX_BLOCK rows, about STREAM_CHUNK_WORK each.
+
+    An even number of chunks, unless one; the cut depends on the sizes alone.
+    """
+    per = max(1, _config.STREAM_CHUNK_WORK // (_config.MAX_BLOCK * work_per_sample(sizes))) * _config.MAX_BLOCK
+    count = -(-n // per)
+    count += count % 2 if count > 1 else 0
+    size = -(-(-(-n // count)) // _config.MAX_BLOCK) * _config.MAX_BLOCK
+    return [(first, min(n, first + size)) for first in range(0, n, size)]
 
 
 # Mini-batches.

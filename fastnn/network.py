@@ -339,8 +339,12 @@ class SimpleNeuralNetwork:
         if batch_size is not None:
             batch = min(batch_size, X.shape[0])  # one batch of every row (the kernels add it to row indices)
             return _paths.BatchEpochs(self, X, Y, binary, lr, batch, shuffle, report)
-        runner = {"rows": _paths.RowEpochs, "few": _paths.FewRowsEpochs, "packed": _paths.PackedEpochs}
-        return runner[_paths.plan(X.shape[0], self._sizes())](self, X, Y, binary, lr)
+        path = _paths.plan(X.shape[0], self._sizes())
+        if path == "stream" and _disk.on_disk(X, Y):
+            path = "rows"  # read from the file a block at a time
+        runner = {"rows": _paths.RowEpochs, "stream": _paths.StreamEpochs, "few": _paths.FewRowsEpochs,
+                  "packed": _paths.PackedEpochs}
+        return runner[path](self, X, Y, binary, lr)
 
     # Beyond the tutorial.
 

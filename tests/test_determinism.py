@@ -24,16 +24,20 @@ CHILD = textwrap.dedent(
     _config.CHUNK_ELEMENTS = 64 * 250  # 250 rows a chunk at hidden 64: four chunks a block, over the threads
     digest = hashlib.sha256()
     rng = np.random.default_rng(0)
-    for n, f, h, dtype, kwargs in [
-        (300, 5, 8, np.float64, {}),                      # block kernels
-        (6000, 40, 64, np.float64, {}),                   # BLAS products, six blocks of rows, in chunks
-        (6000, 40, 64, np.float32, {"gradient": "exact"}),
-        (1000, 5, 8, np.float32, {"batch_size": 32}),     # mini-batches
+    _config.STREAM_CHUNK_WORK = 20_000  # about 4 blocks of rows a chunk below
+    for n, f, h, o, dtype, kwargs in [
+        (300, 5, 8, 1, np.float64, {}),                      # block kernels
+        (8, 5, 32, 1, np.float32, {}),                       # a few rows
+        (6000, 40, 64, 1, np.float64, {}),                   # BLAS products, six blocks of rows, in chunks
+        (6000, 40, 64, 1, np.float32, {"gradient": "exact"}),
+        (6000, 40, 64, 3, np.float32, {}),                   # the output layer's products by BLAS too
+        (100_000, 5, 8, 1, np.float32, {}),                  # rows streamed through the block kernels, in chunks
+        (1000, 5, 8, 1, np.float32, {"batch_size": 32}),     # mini-batches
     ]:
         X = rng.standard_normal((n, f))
-        y = (X[:, :1] * X[:, 1:2] > 0).astype(float)
+        y = (X[:, :o] * X[:, 1:o + 1] > 0).astype(float)
         gradient = kwargs.pop("gradient", "tutorial")
-        net = fastnn.SimpleNeuralNetwork(f, h, 1, seed=1, dtype=dtype, gradient=gradient)
+        net = fastnn.SimpleNeuralNetwork(f, h, o, seed=1, dtype=dtype, gradient=gradient)
         losses = net.train(X, y, 5, 1e-3, verbose=False, **kwargs)
         outputs = [net.predict_proba(X)] + ([] if "batch_size" in kwargs else [net.hidden_output, net.output])
         for a in [losses, net.weights_input_hidden, net.bias_hidden, net.weights_hidden_output, net.bias_output, *outputs]:

@@ -96,8 +96,18 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
         else:
             for i in range(width):
                 od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], False) * M[0, blk, i]
-    _product(od, W2.T, hd, blk)
-    for j in range(h):
+    o4 = o - o % 4
+    for j in range(h):  # hd = W2 od, four outputs a pass as in _product (W2's rows are hd's)
+        for i in range(width):
+            hd[j, blk, i] = 0.0
+        for k in range(0, o4, 4):
+            w0, w1, w2, w3 = W2[j, k], W2[j, k + 1], W2[j, k + 2], W2[j, k + 3]
+            for i in range(width):
+                hd[j, blk, i] += od[k, blk, i] * w0 + od[k + 1, blk, i] * w1 + od[k + 2, blk, i] * w2 + od[k + 3, blk, i] * w3
+        for k in range(o4, o):
+            w = W2[j, k]
+            for i in range(width):
+                hd[j, blk, i] += od[k, blk, i] * w
         for i in range(width):
             hd[j, blk, i] *= _sigmoid_derivative(hout[j, blk, i])
     _row_products(hout, od, gW2, blk)

@@ -5,6 +5,8 @@ Each block of rows is gathered into one block of the packed layout
 beyond the data is a block, not a copy: mini-batch training and prediction.
 """
 
+import numpy as np
+
 from .._config import INLINE, NJIT
 from . import jit
 from ._math import apply_gradients, zero_sums
@@ -69,3 +71,24 @@ def predict(X, params, P, order, Xb, acts):
         for i in range(e - s):
             for k in range(P.shape[1]):
                 P[s + i, k] = out[k, 0, i]
+
+
+@jit(**NJIT)
+def row_sums(X, Y, first, stop, params, sums, block, acts, deltas, rule):
+    """Rows [first, stop) of X and Y, a block at a time: their gradient sums added in order to `sums`, from 0.
+
+    One thread's share of a full-batch epoch over rows in place; returns
+    the rows' summed loss. The weights are not updated: the caller adds
+    the chunks' sums in order, then updates.
+    """
+    Xb, Yb, Mb = block
+    width = Xb.shape[2]
+    in_order = np.empty(0, np.int64)
+    zero_sums(sums)
+    total = 0.0
+    for s in range(first, stop, width):
+        gather_block(X, Y, in_order, s, min(stop, s + width), block)
+        forward_block(Xb, params, acts, 0)
+        total += loss_block(Yb, Mb, acts[3], rule, 0)
+        gradient_block(Xb, Yb, Mb, params[2], acts[1], acts[3], deltas, sums, rule[3], 0)
+    return total
