@@ -97,7 +97,7 @@ def _kernel_stats():
     stats = {}
     for module in ("_math", "packed", "stream", "rows"):
         for name, kernel in vars(importlib.import_module(f"fastnn._kernels.{module}")).items():
-            if isinstance(kernel, CPUDispatcher):
+            if isinstance(kernel, CPUDispatcher) and kernel.py_func.__module__ == f"fastnn._kernels.{module}":
                 counts = kernel.stats
                 stats[f"{module}.{name}"] = (sum(counts.cache_hits.values()), sum(counts.cache_misses.values()))
     return stats
@@ -109,21 +109,28 @@ def compile_kernels():
     from fastnn._kernels import packed
 
     print(f"Numba's cache for fastnn: {packed.train.stats.cache_path}")
-    X, y = np.array([[0.0, 1.0]]), np.array([[1.0]])
-    small, large = 10**18, 0  # the BLAS_MIN_WORK of the small-data and of the large-data kernels
+    X, y, y2 = np.array([[0.0, 1.0]]), np.array([[1.0]]), np.array([[1.0, 0.0]])
+    # The settings that send this one row down each path (see _paths.plan).
+    small, large = dict(BLAS_MIN_WORK=10**18), dict(BLAS_MIN_WORK=0)
+    few = dict(BLAS_MIN_WORK=10**18, FEW_ROWS=10**18, FEW_ROWS_HIDDEN=0)
+    narrow = dict(STREAM_MIN_WORK=0, STREAM_MAX_WIDTH=10**18)
     for dtype in (np.float64, np.float32):
         net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0, dtype=dtype)
-        for what, blas, call in [  # predict_proba first: after full-batch training it uses training's kernel
+        net2 = fastnn.SimpleNeuralNetwork(2, 2, 2, seed=0, dtype=dtype)
+        for what, settings, call in [  # predict_proba first: after full-batch training it uses training's kernel
             ("predict_proba, small data", small, lambda: net.predict_proba(X)),
             ("train, mini-batches", small, lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
             ("train, full batch, small data", small, lambda: net.train(X, y, 1, 0.1, verbose=False)),
+            ("train, full batch, few rows", few, lambda: net.train(X, y, 1, 0.1, verbose=False)),
             ("backward", small, lambda: net.backward(X, y, 0.1)),
+            ("train, full batch, narrow layers", narrow, lambda: net.train(X, y, 1, 0.1, verbose=False)),
             ("train, full batch, large data", large, lambda: net.train(X, y, 1, 0.1, verbose=False)),
+            ("train, large data, 2 outputs", large, lambda: net2.train(X, y2, 1, 0.1, verbose=False)),
             ("forward, large data", large, lambda: net.forward(X)),
             ("predict_proba, large data", large, lambda: net.predict_proba(X)),
         ]:
             before = _kernel_stats()
-            with _config.override(BLAS_MIN_WORK=blas):
+            with _config.override(**settings):
                 start = time.perf_counter()
                 call()
             seconds = time.perf_counter() - start
@@ -146,12 +153,14 @@ def _warm_row_kernels(dtype):
     """Compile (or load) the kernels a Dask worker runs, in this process: the workers then read them from the cache."""
     from fastnn import _config
 
-    X, y = np.zeros((4, 2), dtype), np.zeros((4, 1), dtype)
-    net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0, dtype=dtype)
-    with _config.override(BLAS_MIN_WORK=0):
-        net.train(X, y, 1, 0.1, verbose=False)
+    X = np.zeros((4, 2), dtype)
+    for outputs in (1, 2):  # the output layer's products go to BLAS from 2 outputs (OUTPUTS_BLAS)
+        net = fastnn.SimpleNeuralNetwork(2, 2, outputs, seed=0, dtype=dtype)
+        y = np.zeros((4, outputs), dtype)
+        with _config.override(BLAS_MIN_WORK=0, STREAM_MIN_WORK=10**18):
+            net.train(X, y, 1, 0.1, verbose=False)
+            net.predict_proba(X)
         net.predict_proba(X)
-    net.predict_proba(X)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,10 @@ decides how many epochs each call runs.
 
 - PackedEpochs: full batch on small data, packed layout, the epochs of a
   call in one compiled call;
+- FewRowsEpochs: full batch on a few rows, the same, vectorized over the
+  hidden units;
+- StreamEpochs: full batch of narrow layers on many rows, gathered a block
+  at a time through the block kernels, chunks of rows on all cores;
 - RowEpochs: full batch on large data, blocks of rows cut into chunks on
   all cores, the products by BLAS;
 - BatchEpochs: mini-batches, rows gathered a block at a time.
@@ -120,7 +124,7 @@ class FewRowsEpochs:
         self.X, self.Y = _disk.in_memory(X), _disk.in_memory(Y)
         self.n, (f, h, o) = X.shape[0], net._sizes()
         n = self.n
-        self.buffers = tuple(arena([(n, h), (n, h), (n, o), (h,)], net.dtype))
+        self.buffers = tuple(arena([(n, h), (n, h), (n, o), (h,), (f, h)], net.dtype))
         self.last_params = tuple(np.empty_like(p) for p in net._params())  # the last epoch's, for its activations
 
     def run(self, losses, start, stop, interrupt):

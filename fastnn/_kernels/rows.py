@@ -1,10 +1,11 @@
-"""Kernels of the large-data path: everything between the two BLAS products, over rows in C order.
+"""Kernels over rows in C order, (rows, units): between the BLAS products of the large-data path, and a few rows' epochs.
 
-X W1 and X^T HD are NumPy's BLAS products (see _training.RowEpochs); these
-kernels do the rest of a chunk of rows, (rows, units), and add the chunks'
-sums in chunk order. The sums over rows are made in the data's precision,
-where they vectorize widest, 256 rows at a time, and each 256 rows' partial
-sum is added to float64 sums.
+X W1 and X^T HD are NumPy's BLAS products (see _paths.chunk_loss); these
+kernels do the rest of a chunk of rows and add the chunks' sums in chunk
+order. The sums over rows are made in the data's precision, where they
+vectorize widest, 256 rows at a time, and each 256 rows' partial sum is
+added to float64 sums. rows.train runs whole epochs of a few rows, the
+products written here, vectorized over the hidden units.
 """
 
 import numpy as np
@@ -176,20 +177,23 @@ def _add_transposed_product(X, D, G, acc):
 def train(X, Y, params, sums, buffers, losses, lr, rule, last):
     """len(losses) full-batch epochs on a few rows; losses[e] is the mean loss before epoch e's update.
 
-    buffers = (Z, HD, od, acc): (n, hidden), (n, hidden), (n, outputs) and
-    (hidden,), in the data's dtype. Each epoch: Z = X W1, hidden_rows for
-    the rest of the forward pass, the loss, the deltas and the sums of b1,
-    W2 and b2, then gW1 = X^T HD, then the update. `last` gets a copy of
-    the parameters the last epoch starts from.
+    buffers = (Z, HD, od, acc, G1): (n, hidden), (n, hidden), (n, outputs),
+    (hidden,) and (inputs, hidden), in the data's dtype. Each epoch: Z = X
+    W1, hidden_rows for the rest of the forward pass, the loss, the deltas
+    and the sums of b1, W2 and b2, then gW1 = X^T HD, then the update.
+    `last` gets a copy of the parameters the last epoch starts from.
+    hidden_rows is given G1 for gW1, unused, so that its sums are of the
+    row path's types and one compiled variant serves both.
     """
-    Z, HD, od, acc = buffers
+    Z, HD, od, acc, G1 = buffers
+    chunk_sums = (G1, sums[1], sums[2], sums[3])
     scale = 1.0 / (X.shape[0] * od.shape[1])
     for e in range(losses.shape[0]):
         if e == losses.shape[0] - 1:
             for k in range(4):  # unrolled by Numba: the parameters are a tuple
                 last[k][:] = params[k]
         _times_weights(X, params[0], Z)
-        losses[e] = hidden_rows(Z, Y, params, HD, od, rule, sums) * scale
+        losses[e] = hidden_rows(Z, Y, params, HD, od, rule, chunk_sums) * scale
         _add_transposed_product(X, HD, sums[0], acc)
         apply_gradients(params, sums, lr)
 

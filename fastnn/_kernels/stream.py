@@ -2,7 +2,9 @@
 
 Each block of rows is gathered into one block of the packed layout
 (n_blocks = 1) and run through the packed layout's block kernels, so memory
-beyond the data is a block, not a copy: mini-batch training and prediction.
+beyond the data is a block, not a copy: full-batch training of narrow
+layers on many rows (a chunk of rows per thread), mini-batch training and
+prediction.
 """
 
 import numpy as np
