@@ -10,23 +10,24 @@ one, LLVM picks zmm or ymm by its cost model for that CPU (on several of
 them it prefers 256-bit vectors, whose clock speed is higher).
 """
 
+import os
 import re
 import sys
-
-import llvmlite.binding as llvm
-import numpy as np
-
-import fastnn
-from fastnn import _config
-from fastnn._kernels import packed, rows
+import tempfile
 
 REGISTERS = re.compile(r"%([xyz])mm\d+")
 
 
 def warm():
+    import numpy as np
+
+    import fastnn
+    from fastnn import _config
+
     rng = np.random.default_rng(0)
     for dtype in (np.float64, np.float32):
-        for n, f, h, o, settings in [(300, 5, 8, 1, {}), (8, 5, 16, 1, {}), (300, 5, 8, 3, {"BLAS_MIN_WORK": 0})]:
+        for n, f, h, o, settings in [(300, 5, 8, 1, {}), (8, 5, 16, 1, {}), (300, 5, 8, 1, {"BLAS_MIN_WORK": 0}),
+                                     (300, 5, 8, 3, {"BLAS_MIN_WORK": 0}), (600, 5, 8, 1, {"STREAM_MIN_WORK": 0})]:
             X = rng.standard_normal((n, f)).astype(dtype)
             Y = (rng.random((n, o)) > 0.5).astype(dtype)
             with _config.override(**settings):
@@ -48,13 +49,20 @@ def counts(dispatcher):
 
 
 def main():
+    # Numba shows no machine code for a kernel loaded from its cache: compile
+    # afresh, into a cache of our own (read when Numba is first imported).
+    os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="fastnn-vectors-")
+    import llvmlite.binding as llvm
+
+    from fastnn._kernels import packed, rows, stream
+
     warm()
     print(f"CPU: LLVM {llvm.get_host_cpu_name()}; features: " + " ".join(
         f for f in ("avx2", "avx512f", "fma") if f"+{f}" in llvm.get_host_cpu_features().flatten()))
     print("| kernel | dtype | xmm | ymm | zmm |")
     print("|---|---|---:|---:|---:|")
     for name, kernel in [("packed.train", packed.train), ("rows.train", rows.train), ("rows.hidden_rows", rows.hidden_rows),
-                         ("rows.output_rows", rows.output_rows), ("rows.hidden_delta_rows", rows.hidden_delta_rows)]:
+                         ("rows.output_rows", rows.output_rows), ("rows.hidden_delta_rows", rows.hidden_delta_rows), ("stream.row_sums", stream.row_sums)]:
         for signature, tally in counts(kernel).items():
             dtype = "float32" if "float32" in str(signature[0]) else "float64"
             print(f"| {name} | {dtype} | {tally['x']} | {tally['y']} | {tally['z']} |")
