@@ -307,7 +307,7 @@ class RowEpochs:
             with _threads.one_blas_thread(), _disk.Blocks((self.X, self.Y), requests, views=(0,)) as read:
                 read = iter(read)
                 for e in range(start, stop):
-                    before = [p.copy() for p in self.net._params()]  # the activation attributes come from these
+                    before = tuple(p.copy() for p in self.net._params())  # the activation attributes come from these
                     total = 0.0
                     for first, _ in spans:
                         if interrupt is not None and interrupt.pending:
@@ -356,7 +356,7 @@ class StreamEpochs:
         for e in range(start, stop):
             if interrupt is not None and interrupt.pending:
                 return e  # the weights change only at an epoch's end
-            before = [p.copy() for p in params]  # the activation attributes come from these
+            before = tuple(p.copy() for p in params)  # for the activation attributes
             total = sum(_threads.map_chunks(self._chunk, self.bounds))  # in chunk order
             rows.fold_chunk_sums(len(self.bounds), self.partials, self.net._sums, True)
             losses[e] = total * scale

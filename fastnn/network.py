@@ -173,7 +173,8 @@ class SimpleNeuralNetwork:
     def _materialize(self):
         if self._pending is not None:
             X, params = self._pending
-            self._keep(_paths.forward_rows(X, params))
+            # By forward's own kernel for X, so that forward(X) gives the same bits.
+            self._keep(_paths.forward_rows(X, params) if self._uses_rows(X) else _paths.forward_packed(X, params))
 
     def _rows(self, X):
         return check.data("X", X, self.input_size, "input_size", self.dtype)

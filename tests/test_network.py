@@ -23,7 +23,7 @@ FLOAT32_LOSS_RTOL = 1e-6
 
 @pytest.fixture(autouse=True)
 def both_paths(path):
-    """Every test here runs on both full-batch paths (see conftest.path)."""
+    """Every test here runs on every full-batch route (see conftest.path)."""
 
 
 def pair(*sizes, seed=0, **kwargs):
@@ -357,3 +357,18 @@ def test_backward_before_forward_is_a_clear_error():
     net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
     with pytest.raises(RuntimeError, match="call forward"):
         net.backward(XOR_X, XOR_Y, 0.1)
+
+
+def test_every_route_starts_its_gradient_sums_from_zero(path):
+    """A training cut short between blocks of rows (Ctrl-C, a changed file) can leave partial sums behind;
+    the next training on any route must not add them (the few-rows kernel once did)."""
+    ref, fast = pair(3, 16, 1, seed=0)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((4, 3)), np.array([[0.0], [1.0], [1.0], [0.0]])
+    for s in fast._sums:
+        s[...] = 1.0  # what an interrupted training may leave
+    fast.train(X, y, 1, 0.1, verbose=False)
+    ref.forward(X)
+    ref.backward(X, y, 0.1)
+    assert_params_close(ref, fast, rtol=1e-12, atol=1e-14)
+

@@ -309,3 +309,19 @@ def test_save_removes_what_killed_saves_left_and_leaves_saves_in_progress(net, t
     os.chmod(target, 0o640)
     net.save(target)  # the mode of the file it replaces, on either path
     assert os.stat(target).st_mode & 0o777 == 0o640
+
+
+def test_narrow_layers_on_many_rows_keep_forwards_bits_at_the_default_thresholds():
+    """The stream route can serve a shape whose forward pass stays on the packed kernels: the activation
+    attributes after training must still be the bits forward gives for the last epoch's weights."""
+    from fastnn import _paths
+
+    n, sizes = 122_000, (1, 8, 1)
+    assert _paths.plan(n, sizes) == "stream" and not _paths.uses_rows(n, sizes)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 1))
+    y = (X > 0).astype(float)
+    a, b = (fastnn.SimpleNeuralNetwork(*sizes, seed=0) for _ in range(2))
+    a.train(X, y, 2, 1e-4, verbose=False)
+    b.train(X, y, 1, 1e-4, verbose=False)  # b now has the weights a's last epoch started from
+    np.testing.assert_array_equal(a.output, b.forward(X))

@@ -187,6 +187,7 @@ def train(X, Y, params, sums, buffers, losses, lr, rule, last):
     """
     Z, HD, od, acc, G1 = buffers
     chunk_sums = (G1, sums[1], sums[2], sums[3])
+    zero_sums(sums)  # hidden_rows starts the others from 0, not gW1; an interrupted training may have left it
     scale = 1.0 / (X.shape[0] * od.shape[1])
     for e in range(losses.shape[0]):
         if e == losses.shape[0] - 1:
