@@ -16,7 +16,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -25,9 +24,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import PEERS  # noqa: E402
+from report import _seconds  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn import reference  # noqa: E402
+from fastnn.__main__ import _cpu_name as cpu_name  # noqa: E402
 
 # (features, hidden, outputs) down the columns, rows down the lines: every
 # layer's width from 2 to 2,000 features, 512 hidden units and 16 outputs
@@ -101,22 +102,11 @@ class Reference:
         return losses
 
 
-class Peer:
-    def __init__(self, cls, dtype):
-        self.impl, self.name = cls(np.dtype(dtype).type), cls.name
-
-    def prepare(self, X, Y, params):
-        return self.impl.prepare(X, Y, params)
-
-    def train(self, *args):
-        return self.impl.train(*args)
-
-
 def implementations(dtype, peers=True):
     impls = [Fastnn(dtype), Reference(dtype)]
     for name, cls in PEERS.items() if peers else ():
         try:
-            impls.append(Peer(cls, dtype))
+            impls.append(cls(np.dtype(dtype).type))
         except ImportError:
             print(f"{name} is not installed: left out", file=sys.stderr)
     return impls
@@ -153,13 +143,7 @@ def cpu():
     """The CPU's model name and LLVM's name for it (what Numba compiles for)."""
     import llvmlite.binding as llvm
 
-    model = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"model": model, "llvm": llvm.get_host_cpu_name(), "cores": os.cpu_count()}
+    return {"model": cpu_name(), "llvm": llvm.get_host_cpu_name(), "cores": os.cpu_count()}
 
 
 def run(grid, seconds=0.2, repeats=3, peers=True, log=sys.stderr):
@@ -173,23 +157,18 @@ def run(grid, seconds=0.2, repeats=3, peers=True, log=sys.stderr):
     return {"cpu": cpu(), "numpy": np.__version__, "fastnn": fastnn.__version__, "results": results}
 
 
-def _us(s):
-    return f"{s * 1e6:,.3g} us" if s < 1e-3 else f"{s * 1e3:,.3g} ms"
-
-
 def table(report):
-    """The Markdown table: time per epoch of each implementation, and fastnn's ratio to the best peer."""
-    names = [k for k in report["results"][0]["seconds"]]
+    """The Markdown table: time per epoch of each implementation, and the fastest other's over fastnn's."""
+    names = list(report["results"][0]["seconds"])
     lines = [
-        "| rows | features | hidden | outputs | dtype | " + " | ".join(names) + " | best peer / fastnn |",
+        "| rows | features | hidden | outputs | dtype | " + " | ".join(names) + " | fastest other / fastnn |",
         "|" + "---|" * (len(names) + 6),
     ]
     for r in report["results"]:
         s = r["seconds"]
-        peers = [v for k, v in s.items() if k not in ("fastnn", "reference")]
-        best = min(peers + [s["reference"]])
+        best = min(v for k, v in s.items() if k != "fastnn")
         cells = [f"{v:,}" if isinstance(v, int) else str(v) for v in r["point"]]
-        lines.append("| " + " | ".join(cells) + " | " + " | ".join(_us(s[k]) for k in names) + f" | {best / s['fastnn']:.2f} |")
+        lines.append("| " + " | ".join(cells) + " | " + " | ".join(_seconds(s[k]) for k in names) + f" | {best / s['fastnn']:.2f} |")
     return "\n".join(lines)
 
 
@@ -217,7 +196,7 @@ def heatmap(report, path):
                 other = min(v for k, v in s.items() if k not in ("fastnn", "reference")) if against == "peers" and len(s) > 2 else s["reference"]
                 grid[rows.index(n), shapes.index((f, h, o))] = s["fastnn"] / other
             ax = axes[d][c]
-            image = ax.imshow(grid, cmap="RdYlGn_r", norm=LogNorm(vmin=1 / 64 if c else 1 / 4, vmax=4 if c else 4), aspect="auto")
+            image = ax.imshow(grid, cmap="RdYlGn_r", norm=LogNorm(vmin=1 / 64 if c else 1 / 4, vmax=4), aspect="auto")
             for i, j in np.ndindex(grid.shape):
                 if math.isfinite(grid[i, j]):
                     ax.text(j, i, f"{grid[i, j]:.2g}", ha="center", va="center", fontsize=7)

@@ -240,8 +240,8 @@ def row_buffers(m, sizes, dtype):
     return (Z, HD, od, G2), partials
 
 
-def chunk_loss(X, Y, params, buffers, partials, c, rule):
-    """Chunk c, rows X and Y: its forward and backward pass; its sums in partials[c]; returns its summed loss.
+def chunk_loss(X, Y, params, buffers, partials, c, first, rule):
+    """Chunk c, rows X and Y (the block's from `first`): forward and backward pass, sums in partials[c]; returns its loss.
 
     Z = X W1 and gW1 = X^T HD by BLAS. With one output (or few) a row
     kernel does all between them; with OUTPUTS_BLAS outputs or more the
@@ -249,8 +249,8 @@ def chunk_loss(X, Y, params, buffers, partials, c, rule):
     the rest.
     """
     W1, b1, W2, b2 = params
-    m = X.shape[0]
-    Z, HD, od, G2 = buffers[0][:m], buffers[1][:m], buffers[2][:m], buffers[3][c]
+    mine = slice(first, first + X.shape[0])
+    Z, HD, od, G2 = buffers[0][mine], buffers[1][mine], buffers[2][mine], buffers[3][c]
     sums = tuple(p[c] for p in partials)
     np.matmul(X, W1, out=Z)
     if W2.shape[1] < _config.OUTPUTS_BLAS:
@@ -288,8 +288,8 @@ class RowEpochs:
 
     def _chunk(self, Xb, Yb, c, first, stop):
         """Rows [first, stop) of the block Xb, Yb, its chunk c; returns its loss."""
-        buffers = tuple(b[first:] for b in self.buffers[:3]) + self.buffers[3:]
-        return chunk_loss(Xb[first:stop], Yb[first:stop], self.net._params(), buffers, self.partials, c, self.rule)
+        return chunk_loss(Xb[first:stop], Yb[first:stop], self.net._params(), self.buffers, self.partials, c, first,
+                          self.rule)
 
     def _block(self, start, Xb, Yb):
         """The block of rows Xb, Yb (X's from `start`): its chunks' sums added to the gradient sums in order; returns its loss."""

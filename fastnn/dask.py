@@ -89,8 +89,7 @@ def chunk_sums(X, Y, params, rule):
             Xb, Yb = X[start : start + step], Y[start : start + step]
             bounds = row_chunks(Xb.shape[0], h, f)
             for c, (first, stop) in enumerate(bounds):
-                at = tuple(b[first:] for b in buffers[:3]) + buffers[3:]
-                total += _paths.chunk_loss(Xb[first:stop], Yb[first:stop], params, at, partials, c, rule)
+                total += _paths.chunk_loss(Xb[first:stop], Yb[first:stop], params, buffers, partials, c, first, rule)
             rows.fold_chunk_sums(len(bounds), partials, sums, start == 0)
     return total, sums
 
