@@ -25,13 +25,32 @@ from ._math import _sigmoid, _sigmoid_derivative, _zero, apply_gradients, loss_t
 def _product(A, W, Z, blk):
     """Z[j] = sum over k of A[k] W[k, j], for the samples of block blk.
 
-    Four of A's rows at a time: each pass over Z's row then does four
-    multiply-adds per load and store of Z, where one at a time it was bound
-    by the stores.
+    Four of A's rows and two of Z's at a time: each pass then does eight
+    multiply-adds per four loads of A and two loads and stores of Z. One
+    row of A and one of Z at a time, it was bound by the stores; four and
+    one, by the loads.
     """
-    width, K = A.shape[2], A.shape[0]
+    width, K, J = A.shape[2], A.shape[0], W.shape[1]
     K4 = K - K % 4
-    for j in range(W.shape[1]):
+    J2 = J - J % 2
+    for j in range(0, J2, 2):
+        for i in range(width):
+            Z[j, blk, i] = 0.0
+            Z[j + 1, blk, i] = 0.0
+        for k in range(0, K4, 4):
+            u0, u1, u2, u3 = W[k, j], W[k + 1, j], W[k + 2, j], W[k + 3, j]
+            v0, v1, v2, v3 = W[k, j + 1], W[k + 1, j + 1], W[k + 2, j + 1], W[k + 3, j + 1]
+            for i in range(width):
+                a0, a1, a2, a3 = A[k, blk, i], A[k + 1, blk, i], A[k + 2, blk, i], A[k + 3, blk, i]
+                Z[j, blk, i] += a0 * u0 + a1 * u1 + a2 * u2 + a3 * u3
+                Z[j + 1, blk, i] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3
+        for k in range(K4, K):
+            u, v = W[k, j], W[k, j + 1]
+            for i in range(width):
+                a = A[k, blk, i]
+                Z[j, blk, i] += a * u
+                Z[j + 1, blk, i] += a * v
+    for j in range(J2, J):
         for i in range(width):
             Z[j, blk, i] = 0.0
         for k in range(0, K4, 4):
@@ -128,14 +147,47 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
 def _row_products(A, D, G, blk):
     """G[k, j] += sum over the samples of block blk of A[k] D[j]: a block's X^T hd (or hout^T od).
 
-    Four of D's rows at a time, so that each load of A's row serves four
-    sums; each sum is made in the data's precision over the block (at most
-    MAX_BLOCK samples), where it vectorizes widest, then added to G (float64).
+    Two of A's rows by four of D's at a time: eight sums in registers, each
+    load serving two or four of them (one row of A by four of D was bound
+    by the loads). Each sum is made in the data's precision over the block
+    (at most MAX_BLOCK samples), where it vectorizes widest, then added to
+    G (float64).
     """
-    width, J = A.shape[2], D.shape[0]
+    width, K, J = A.shape[2], A.shape[0], D.shape[0]
     J4 = J - J % 4
+    K2 = K - K % 2
     zero = _zero(A[0, blk, 0])
-    for k in range(A.shape[0]):
+    for k in range(0, K2, 2):
+        for j in range(0, J4, 4):
+            s0, s1, s2, s3 = zero, zero, zero, zero
+            t0, t1, t2, t3 = zero, zero, zero, zero
+            for i in range(width):
+                a, b = A[k, blk, i], A[k + 1, blk, i]
+                d0, d1, d2, d3 = D[j, blk, i], D[j + 1, blk, i], D[j + 2, blk, i], D[j + 3, blk, i]
+                s0 += a * d0
+                s1 += a * d1
+                s2 += a * d2
+                s3 += a * d3
+                t0 += b * d0
+                t1 += b * d1
+                t2 += b * d2
+                t3 += b * d3
+            G[k, j] += s0
+            G[k, j + 1] += s1
+            G[k, j + 2] += s2
+            G[k, j + 3] += s3
+            G[k + 1, j] += t0
+            G[k + 1, j + 1] += t1
+            G[k + 1, j + 2] += t2
+            G[k + 1, j + 3] += t3
+        for j in range(J4, J):
+            s, t = zero, zero
+            for i in range(width):
+                s += A[k, blk, i] * D[j, blk, i]
+                t += A[k + 1, blk, i] * D[j, blk, i]
+            G[k, j] += s
+            G[k + 1, j] += t
+    for k in range(K2, K):
         for j in range(0, J4, 4):
             s0, s1, s2, s3 = zero, zero, zero, zero
             for i in range(width):
