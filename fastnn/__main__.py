@@ -95,7 +95,7 @@ def _kernel_stats():
     from numba.core.registry import CPUDispatcher
 
     stats = {}
-    for module in ("_math", "packed", "stream", "rows"):
+    for module in ("_math", "tiny", "packed", "stream", "rows"):
         for name, kernel in vars(importlib.import_module(f"fastnn._kernels.{module}")).items():
             if isinstance(kernel, CPUDispatcher) and kernel.py_func.__module__ == f"fastnn._kernels.{module}":
                 counts = kernel.stats
@@ -111,13 +111,14 @@ def compile_kernels():
     print(f"Numba's cache for fastnn: {packed.train.stats.cache_path}")
     X, y, y2 = np.array([[0.0, 1.0]]), np.array([[1.0]]), np.array([[1.0, 0.0]])
     # The settings that send this one row down each path (see _paths.plan).
-    small, large = dict(BLAS_MIN_WORK=10**18), dict(BLAS_MIN_WORK=0)
+    tiny, small, large = dict(BLAS_MIN_WORK=10**18), dict(BLAS_MIN_WORK=10**18, TINY_ROWS=0), dict(BLAS_MIN_WORK=0)
     few = dict(BLAS_MIN_WORK=10**18, FEW_ROWS=10**18, FEW_ROWS_HIDDEN=0)
     narrow = dict(STREAM_MIN_WORK=0, STREAM_MAX_WIDTH=10**18)
     for dtype in (np.float64, np.float32):
         net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0, dtype=dtype)
         net2 = fastnn.SimpleNeuralNetwork(2, 2, 2, seed=0, dtype=dtype)
         for what, settings, call in [  # predict_proba first: after full-batch training it uses training's kernel
+            ("train, full batch, tiny network", tiny, lambda: net.train(X, y, 1, 0.1, verbose=False)),
             ("predict_proba, small data", small, lambda: net.predict_proba(X)),
             ("train, mini-batches", small, lambda: net.train(X, y, 1, 0.1, verbose=False, batch_size=1)),
             ("train, full batch, small data", small, lambda: net.train(X, y, 1, 0.1, verbose=False)),

@@ -22,6 +22,12 @@ BLAS_MIN_WORK = 2_000_000
 FEW_ROWS = 16
 FEW_ROWS_HIDDEN = 16
 
+# Up to this many samples, with layers this narrow (hidden x (inputs + outputs)
+# at most TINY_WIDTH), full-batch training and forward run tiny.train: the
+# tutorial's XOR. It compiles in a fraction of packed.train's time.
+TINY_ROWS = 8
+TINY_WIDTH = 20
+
 # From this many outputs the row path's output layer is BLAS products as well.
 OUTPUTS_BLAS = 2
 

@@ -10,7 +10,8 @@ activation attributes of its last epoch. The driver in ``_training.py``
 decides how many epochs each call runs.
 
 - PackedEpochs: full batch on small data, packed layout, the epochs of a
-  call in one compiled call;
+  call in one compiled call (tiny.train for the tutorial's size of
+  network, packed.train otherwise);
 - FewRowsEpochs: full batch on a few rows, the same, vectorized over the
   hidden units;
 - StreamEpochs: full batch of narrow layers on many rows, gathered a block
@@ -27,7 +28,7 @@ import numba
 import numpy as np
 
 from . import _config, _disk, _threads
-from ._kernels import _math, packed, rows, stream
+from ._kernels import _math, packed, rows, stream, tiny
 from ._layout import arena, block_rows, blocks, mask, pack, row_chunks, unpack
 from .functions import _clip_bounds
 
@@ -38,8 +39,18 @@ def uses_rows(n, sizes):
     return n * h * (f + o) >= _config.BLAS_MIN_WORK
 
 
+def small_kernel(n, sizes):
+    """The packed layout's epoch kernel for n samples: tiny.train for a few samples and narrow layers, else packed.train.
+
+    Training and forward choose it by the same rule, so that forward(X)
+    after train(X) runs training's kernel.
+    """
+    f, h, o = sizes
+    return tiny.train if n <= _config.TINY_ROWS and h * (f + o) <= _config.TINY_WIDTH else packed.train
+
+
 def plan(n, sizes):
-    """Full-batch training's path for n samples: "rows" (BLAS), "few" (rows, vectorized over hidden units) or "packed".
+    """Full-batch training's path for n samples: "stream", "rows" (BLAS), "few" (rows, vectorized over hidden units) or "packed".
 
     A block of the packed layout vectorizes over its samples: with fewer
     than FEW_ROWS of them its loops are too short, and with at least
@@ -89,6 +100,7 @@ class PackedEpochs:
 
     def __init__(self, net, X, Y, binary, lr):
         self.net, self.n, self.lr, self.rule = net, X.shape[0], lr, _rule(net, binary)
+        self.kernel = small_kernel(self.n, net._sizes())
         X, Y = _disk.in_memory(X), _disk.in_memory(Y)  # small data: read whole
         self.X, self.Y, self.M = pack(X), pack(Y), mask(self.n, net.dtype)
         self.acts, self.deltas = _packed_buffers(net._params(), self.n)
@@ -102,7 +114,7 @@ class PackedEpochs:
         self.kept = (kept.reshape(-1), ytile.reshape(-1), mtile.reshape(-1))
 
     def run(self, losses, start, stop, interrupt):
-        packed.train(
+        self.kernel(
             self.X, self.Y, self.M, self.net._params(), self.net._sums, self.acts, self.deltas, self.kept,
             losses[start:stop], self.lr, self.rule,
         )
@@ -140,14 +152,14 @@ class FewRowsEpochs:
 
 
 def forward_packed(X, params):
-    """The activations (hin, hout, oin, out) of rows X for `params`, by packed.train with no epoch."""
+    """The activations (hin, hout, oin, out) of rows X for `params`, by training's kernel (small_kernel) with no epoch."""
     n, X = X.shape[0], _disk.in_memory(X)
     acts, deltas = _packed_buffers(params, n)
     # Only X, the weights and the activations are used; the other arguments
     # are empty, of the types of training's, so that no other variant is compiled.
     unused, none = np.empty(0), np.empty((0, 0))
     lo, hi = _clip_bounds(params[0].dtype)
-    packed.train(
+    small_kernel(n, (params[0].shape[0], *params[2].shape))(
         pack(X), acts[3], acts[3], params, (none, unused, none, unused), acts, deltas, (unused,) * 3, unused, 0.0,
         (lo, hi, True, False),
     )
@@ -167,14 +179,16 @@ def backward_packed(net, X, Y, hout, out, lr):
 def predict(X, params):
     """The network's output for rows X and parameters `params` (W1, b1, W2, b2).
 
-    Small data: by training's own kernel if this process has it for the
-    dtype already (the same numbers: no sum crosses samples), else by
-    stream.predict, which compiles in a fraction of its time.
+    Small data: by training's own kernel (small_kernel) if it is tiny.train,
+    which compiles fastest, or if this process has it for the dtype already
+    (the same numbers: no sum crosses samples); else by stream.predict,
+    which compiles in a fraction of packed.train's time.
     """
     (f, h), o, dtype = params[0].shape, params[2].shape[1], params[0].dtype
     if uses_rows(X.shape[0], (f, h, o)):
         return forward_rows(X, params, activations=False)
-    if any(signature[0].dtype == numba.from_dtype(dtype) for signature in packed.train.signatures):
+    kernel = small_kernel(X.shape[0], (f, h, o))
+    if kernel is tiny.train or any(signature[0].dtype == numba.from_dtype(dtype) for signature in kernel.signatures):
         return np.ascontiguousarray(forward_packed(X, params)[3])
     n, X = X.shape[0], _disk.in_memory(X)
     width = blocks(n)[1]

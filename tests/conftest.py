@@ -5,7 +5,9 @@ from fastnn import _config
 # Each full-batch route, by the settings that force it on the tests' small data.
 ROUTES = {
     # the packed block kernels (small data)
-    "blocks": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=0, STREAM_MIN_WORK=10**18),
+    "blocks": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=0),
+    # the tutorial's size of network: tiny.train, one unit at a time (here at every size)
+    "tiny": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=10**18, TINY_WIDTH=10**18),
     # a few rows: rows.train, vectorized over the hidden units
     "few": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=10**18, FEW_ROWS_HIDDEN=0, STREAM_MIN_WORK=10**18),
     # rows in place through the block kernels on all cores (many rows, narrow layers)

@@ -8,7 +8,7 @@ from naive import ACTIVATIONS, PARAMS, XOR_X, XOR_Y, parse_losses, reference_los
 
 import fastnn
 from fastnn import _config, reference
-from fastnn._kernels import packed, rows, stream
+from fastnn._kernels import packed, rows, stream, tiny
 
 # Tolerances, one per situation.
 ONE_STEP_RTOL = 1e-12  # one forward or backward: only summation order differs
@@ -338,8 +338,8 @@ def test_lines_are_printed_as_training_goes(monkeypatch, capsys, path):
     monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 1)
     calls = []
     # once per call of compiled epochs, or per chunk of rows
-    module, kernel = {"blocks": (packed, "train"), "few": (rows, "train"), "blas": (rows, "hidden_rows"), "stream": (stream, "row_sums"),
-                      "blas-outputs": (rows, "output_rows")}[path]
+    module, kernel = {"blocks": (packed, "train"), "tiny": (tiny, "train"), "few": (rows, "train"),
+                      "blas": (rows, "hidden_rows"), "stream": (stream, "row_sums"), "blas-outputs": (rows, "output_rows")}[path]
     real = getattr(module, kernel)
 
     def spy(*args):
