@@ -21,7 +21,11 @@ from . import jit
 from ._math import _sigmoid, _sigmoid_derivative, _zero, apply_gradients, loss_term, output_delta, zero_sums
 
 
-@jit(**INLINE)
+# _product and _row_products are the largest code of the block kernels and
+# run twice in each: they are compiled once (per dtype) as functions of
+# their own that every kernel calls, not inlined into each call site by
+# Numba, which halved the first compile of the kernels that use them.
+@jit(**NJIT)
 def _product(A, W, Z, blk):
     """Z[j] = sum over k of A[k] W[k, j], for the samples of block blk.
 
@@ -66,7 +70,7 @@ def _product(A, W, Z, blk):
 @jit(**INLINE)
 def _dense_sigmoid(A, W, b, Z, S, blk):
     """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk."""
-    _product(A, W, Z, blk)
+    _product(A, W, Z, int(blk))  # int(): the stream kernels' literal 0 would compile a variant of its own
     for j in range(W.shape[1]):
         bj = b[0, j]
         for i in range(A.shape[2]):
@@ -129,7 +133,7 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
                 hd[j, blk, i] += od[k, blk, i] * w
         for i in range(width):
             hd[j, blk, i] *= _sigmoid_derivative(hout[j, blk, i])
-    _row_products(hout, od, gW2, blk)
+    _row_products(hout, od, gW2, int(blk))  # int(): as in _dense_sigmoid
     for k in range(o):
         s = _zero(od[0, blk, 0])
         for i in range(width):
@@ -140,10 +144,10 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
         for i in range(width):
             s += hd[j, blk, i]
         gb1[j] += s
-    _row_products(X, hd, gW1, blk)
+    _row_products(X, hd, gW1, int(blk))
 
 
-@jit(**INLINE)
+@jit(**NJIT)
 def _row_products(A, D, G, blk):
     """G[k, j] += sum over the samples of block blk of A[k] D[j]: a block's X^T hd (or hout^T od).
 
