@@ -14,7 +14,7 @@ from naive import XOR_X, XOR_Y
 
 import fastnn
 from fastnn import _config
-from fastnn._kernels import packed, rows, stream
+from fastnn._kernels import rows, stream, tiny
 
 CHILD = textwrap.dedent(
     """
@@ -75,7 +75,7 @@ def test_sigint_handler_is_restored_and_other_threads_are_untouched(monkeypatch)
         net2 = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
         monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 100)
         monkeypatch.setattr(_config, "CHUNK_SECONDS", 1e-6)
-        calls = sigint_on_call(monkeypatch, packed, "train", 2)
+        calls = sigint_on_call(monkeypatch, tiny, "train", 2)  # XOR-size data: tiny.train
         try:
             with pytest.raises(KeyboardInterrupt):
                 net2.train(XOR_X, XOR_Y, 100_000, 0.1, verbose=False)
@@ -143,7 +143,7 @@ def test_a_sigint_handler_that_does_not_raise_gets_only_the_epochs_done(monkeypa
     received = []
     monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 100)
     monkeypatch.setattr(_config, "CHUNK_SECONDS", 1e-6)
-    sigint_on_call(monkeypatch, packed, "train", 2)
+    sigint_on_call(monkeypatch, tiny, "train", 2)  # XOR-size data: tiny.train
     previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
     net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
     try:

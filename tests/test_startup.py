@@ -88,7 +88,7 @@ def test_read_only_fortran_and_other_dtype_inputs_compile_no_other_variant(monke
     """Inputs are normalized to one type before the kernels: a read-only array (as a
     memory-mapped file gives), a Fortran-ordered one, float32 data for a float64 network."""
     from fastnn import _config
-    from fastnn._kernels import packed, rows, stream
+    from fastnn._kernels import packed, rows, stream, tiny
 
     X = np.random.default_rng(0).normal(size=(300, 3)).astype(np.float32).astype(np.float64)  # exact in float32
     y = (X[:, :1] > 0).astype(float)
@@ -102,10 +102,12 @@ def test_read_only_fortran_and_other_dtype_inputs_compile_no_other_variant(monke
             net = fastnn.SimpleNeuralNetwork(3, 4, 1, seed=0)
             net.train(X, y, 2, 0.01, verbose=False)
             net.train(X, y, 2, 0.01, verbose=False, batch_size=16)
-            return net.predict_proba(X), net.forward(X)
+            small = fastnn.SimpleNeuralNetwork(3, 4, 1, seed=0)  # four rows: tiny.train
+            small.train(X[:4], y[:4], 2, 0.01, verbose=False)
+            return net.predict_proba(X), net.forward(X), small.forward(X[:4])
 
         expected = calls(X)  # compiles (or loads) the writable variants
-        kernels = [packed.train, stream.train_batches, stream.predict, rows.hidden_rows, rows.bias_sigmoid_rows]
+        kernels = [tiny.train, packed.train, stream.train_batches, stream.predict, rows.hidden_rows, rows.bias_sigmoid_rows]
         before = [len(k.signatures) for k in kernels]
         for variant in variants:
             for got, want in zip(calls(variant), expected):
