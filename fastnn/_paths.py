@@ -180,9 +180,11 @@ def predict(X, params):
     """The network's output for rows X and parameters `params` (W1, b1, W2, b2).
 
     Small data: by training's own kernel (small_kernel) if it is tiny.train,
-    which compiles fastest, or if this process has it for the dtype already
-    (the same numbers: no sum crosses samples); else by stream.predict,
-    which compiles in a fraction of packed.train's time.
+    which compiles fastest, or if this process has it for the dtype already;
+    else by stream.predict, which compiles in a fraction of packed.train's
+    time and gives packed.train's numbers (the same block kernels; no sum
+    crosses samples). tiny.train's differ from those in the last bits, so a
+    row's output can depend on whether it came with at most TINY_ROWS rows.
     """
     (f, h), o, dtype = params[0].shape, params[2].shape[1], params[0].dtype
     if uses_rows(X.shape[0], (f, h, o)):

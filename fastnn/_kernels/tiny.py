@@ -22,8 +22,11 @@ def train(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule):
     Each epoch: the forward pass (the dot, then the bias, then the sigmoid);
     the loss; od = output delta, masked; hd = (W2 od) hout (1 - hout); the
     sums gW2 = hout od^T, gb2 = sum(od), gW1 = X^T hd^T, gb1 = sum(hd); then
-    W -= lr g in the tutorial's order (W2, b2, W1, b1). Everything is
-    computed in float64 and stored in the data's dtype.
+    W -= lr g in the tutorial's order (W2, b2, W1, b1). Sums, biases, exp,
+    log and the sigmoid are in float64 whatever the dtype (float32 products
+    are widened as they are added), and results are stored in the data's
+    dtype: in float32 the bits differ from packed.train's (and from
+    forward + backward, which run the packed kernels) by rounding.
     """
     W1, b1, W2, b2 = params
     gW1, gb1, gW2, gb2 = sums
