@@ -13,6 +13,7 @@ import math
 
 from .._config import NJIT
 from . import jit
+from ._math import apply_gradients
 
 
 @jit(**NJIT)
@@ -90,12 +91,4 @@ def train(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule):
         if epochs == 0:
             return
         losses[e] = -total * scale
-        for layer in range(2):  # W2, b2, then W1, b1; each sum back to 0 for the next epoch
-            W, b, G, g = (W2, b2, gW2, gb2) if layer == 0 else (W1, b1, gW1, gb1)
-            for k in range(W.shape[0]):
-                for j in range(W.shape[1]):
-                    W[k, j] -= G[k, j] * lr
-                    G[k, j] = 0.0
-            for j in range(W.shape[1]):
-                b[0, j] -= g[j] * lr
-                g[j] = 0.0
+        apply_gradients(params, sums, lr)  # and each sum back to 0 for the next epoch
