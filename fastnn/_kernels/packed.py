@@ -111,7 +111,7 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
     """
     hd, od = deltas
     gW1, gb1, gW2, gb2 = sums
-    f, h, o, width = X.shape[0], W2.shape[0], W2.shape[1], X.shape[2]
+    h, o, width = W2.shape[0], W2.shape[1], X.shape[2]
     for k in range(o):
         if exact:  # the test outside the loop, which then vectorizes
             for i in range(width):
@@ -119,18 +119,8 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
         else:
             for i in range(width):
                 od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], False) * M[0, blk, i]
-    o4 = o - o % 4
-    for j in range(h):  # hd = W2 od, four outputs a pass as in _product (W2's rows are hd's)
-        for i in range(width):
-            hd[j, blk, i] = 0.0
-        for k in range(0, o4, 4):
-            w0, w1, w2, w3 = W2[j, k], W2[j, k + 1], W2[j, k + 2], W2[j, k + 3]
-            for i in range(width):
-                hd[j, blk, i] += od[k, blk, i] * w0 + od[k + 1, blk, i] * w1 + od[k + 2, blk, i] * w2 + od[k + 3, blk, i] * w3
-        for k in range(o4, o):
-            w = W2[j, k]
-            for i in range(width):
-                hd[j, blk, i] += od[k, blk, i] * w
+    _product(od, W2.T, hd, int(blk))  # hd = W2 od: the dense pass's product, W2's rows being hd's
+    for j in range(h):
         for i in range(width):
             hd[j, blk, i] *= _sigmoid_derivative(hout[j, blk, i])
     _row_products(hout, od, gW2, int(blk))  # int(): as in _dense_sigmoid
