@@ -51,19 +51,35 @@ def block_rows(n, hidden_size):
     return min(n, max(256, _config.BLAS_BLOCK_ELEMENTS // hidden_size))
 
 
-def row_chunks(m, hidden_size, input_size=1):
+def row_chunks(m, hidden_size, input_size):
     """[(first, stop)] of the chunks of m rows, of equal sizes, each with about CHUNK_ELEMENTS inputs or hidden activations.
 
     Sized by the wider of the two layers: with many features and few hidden
     units a chunk sized by the hidden layer alone held a whole block, and
-    one core did all the work. An even number of chunks (unless one), so
-    that two threads get equal shares. The cut depends on the sizes alone,
-    never on the number of threads.
+    one core did all the work.
     """
-    count = -(-m // max(1, _config.CHUNK_ELEMENTS // max(hidden_size, input_size)))
+    return even_chunks(m, max(1, _config.CHUNK_ELEMENTS // max(hidden_size, input_size)))
+
+
+def even_chunks(m, per, multiple=1):
+    """[(first, stop)] of m rows cut into chunks of about `per` rows, of equal sizes rounded up to a multiple of `multiple`.
+
+    An even number of chunks (unless one), so that two threads get equal
+    shares. The cut depends on the sizes alone, never on the number of
+    threads.
+    """
+    count = -(-m // per)
     count += count % 2 if count > 1 else 0
-    size = -(-m // count)
+    size = -(-(-(-m // count)) // multiple) * multiple
     return [(first, min(m, first + size)) for first in range(0, m, size)]
+
+
+def block_buffers(sizes, width, dtype):
+    """Zeroed buffers of one packed block of `width` samples: (Xb, Yb, Mb), (hin, hout, oin, out), (hd, od)."""
+    f, h, o = sizes
+    shapes = [(f, 1, width), (o, 1, width), (1, 1, width)] + [(u, 1, width) for u in (h, h, o, o, h, o)]
+    buffers = arena(shapes, np.dtype(dtype))
+    return tuple(buffers[:3]), tuple(buffers[3:7]), tuple(buffers[7:])
 
 
 def arena(shapes, dtype):

@@ -29,7 +29,7 @@ import numpy as np
 
 from . import _config, _disk, _threads
 from ._kernels import _math, packed, rows, stream, tiny
-from ._layout import arena, block_rows, blocks, mask, pack, row_chunks, unpack
+from ._layout import arena, block_buffers, block_rows, blocks, even_chunks, mask, pack, row_chunks, unpack
 from .functions import _clip_bounds
 
 
@@ -355,15 +355,13 @@ class StreamEpochs:
         self.net, self.X, self.Y, self.lr, self.rule = net, X, Y, lr, _rule(net, binary)
         self.n, (f, h, o) = X.shape[0], net._sizes()
         self.bounds = stream_chunks(self.n, (f, h, o))
-        count, width, dtype = len(self.bounds), blocks(min(self.n, _config.MAX_BLOCK))[1], net.dtype
-        shapes = [(f, 1, width), (o, 1, width), (1, 1, width)] + [(u, 1, width) for u in (h, h, o, o, h, o)]
-        self.buffers = [arena(shapes, dtype) for _ in range(count)]
+        count, width = len(self.bounds), blocks(min(self.n, _config.MAX_BLOCK))[1]
+        self.buffers = [block_buffers((f, h, o), width, net.dtype) for _ in range(count)]
         self.partials = tuple(arena([(count, f, h), (count, h), (count, h, o), (count, o)], np.dtype(np.float64)))
         self.last_params = None
 
     def _chunk(self, c, first, stop):
-        buffers, params = self.buffers[c], self.net._params()
-        block, acts, deltas = tuple(buffers[:3]), tuple(buffers[3:7]), tuple(buffers[7:])
+        (block, acts, deltas), params = self.buffers[c], self.net._params()
         sums = tuple(p[c] for p in self.partials)
         return stream.row_sums(self.X, self.Y, first, stop, params, sums, block, acts, deltas, self.rule)
 
@@ -385,15 +383,9 @@ class StreamEpochs:
 
 
 def stream_chunks(n, sizes):
-    """[(first, stop)] of the chunks of n rows for StreamEpochs: whole blocks of MAX_BLOCK rows, about STREAM_CHUNK_WORK each.
-
-    An even number of chunks, unless one; the cut depends on the sizes alone.
-    """
+    """[(first, stop)] of the chunks of n rows for StreamEpochs: whole blocks of MAX_BLOCK rows, about STREAM_CHUNK_WORK each."""
     per = max(1, _config.STREAM_CHUNK_WORK // (_config.MAX_BLOCK * work_per_sample(sizes))) * _config.MAX_BLOCK
-    count = -(-n // per)
-    count += count % 2 if count > 1 else 0
-    size = -(-(-(-n // count)) // _config.MAX_BLOCK) * _config.MAX_BLOCK
-    return [(first, min(n, first + size)) for first in range(0, n, size)]
+    return even_chunks(n, per, _config.MAX_BLOCK)
 
 
 # Mini-batches.
@@ -411,10 +403,7 @@ class BatchEpochs:
         self.net, self.X, self.Y, self.lr, self.rule = net, X, Y, lr, _rule(net, binary)
         self.batch, self.shuffle, self.report = batch, shuffle, report
         self.n, (f, h, o) = X.shape[0], net._sizes()
-        width = blocks(min(batch, self.n))[1]
-        shapes = [(f, 1, width), (o, 1, width), (1, 1, width)] + [(u, 1, width) for u in (h, h, o, o, h, o)]
-        buffers = arena(shapes, net.dtype)
-        self.block, self.acts, self.deltas = tuple(buffers[:3]), tuple(buffers[3:7]), tuple(buffers[7:])
+        self.block, self.acts, self.deltas = block_buffers((f, h, o), blocks(min(batch, self.n))[1], net.dtype)
         self.orders, self.in_order, self.loss_sum = {}, np.empty(0, np.int64), np.zeros(1)
         # Rows per call: whole batches, sized like the full batch's first call.
         self.rows = max(1, _config.FIRST_CHUNK_WORK // work_per_sample(net._sizes()) // batch) * batch

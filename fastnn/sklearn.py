@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._config import MAX_BLOCK
 from ._kernels import optim as _k
 from ._kernels import stream
-from ._layout import arena, blocks
+from ._layout import arena, block_buffers, blocks
 
 __all__ = ["MLPClassifier"]
 
@@ -497,10 +497,8 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
             batch = int(np.clip(self.batch_size, 1, n))
         dtype, (f, h), o = X.dtype, self.coefs_[0].shape, self.n_outputs_
-        width = _width(batch)
         # Xb, Yb, Mb, then hin, hout, oin, out, hd, od: one block of the engine's packed layout.
-        shapes = [(f, 1, width), (o, 1, width), (1, 1, width)] + [(u, 1, width) for u in (h, h, o, o, h, o)]
-        buffers = tuple(_zeros(shapes, dtype))
+        buffers = sum(block_buffers((f, h, o), _width(batch), dtype), ())  # one flat tuple: the kernel's argument
         grads = tuple(_zeros([(f, h), (h,), (h, o), (o,)], np.float64))
         moments = self._optimizer["moments"]
         totals = np.zeros(2)

@@ -37,7 +37,7 @@ def test_predict_proba_equals_forward_and_changes_nothing(dtype, n, path):
 def test_predict_proba_on_large_data_over_several_chunks_of_rows(monkeypatch):
     monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
     monkeypatch.setattr(_config, "CHUNK_ELEMENTS", 300 * 5)  # 300 rows a chunk at most: 4 chunks of 250
-    assert len(_layout.row_chunks(1000, 5)) == 4
+    assert len(_layout.row_chunks(1000, 5, 3)) == 4
     net = fastnn.SimpleNeuralNetwork(3, 5, 2, seed=1)
     X = np.random.default_rng(2).normal(size=(1000, 3))
     np.testing.assert_allclose(net.predict_proba(X), reference_forward(net, X), rtol=1e-14)
