@@ -1,12 +1,13 @@
 """The shape sweep: fastnn, the reference, PyTorch and JAX per epoch over a grid of shapes, in one run.
 
-    python benchmarks/sweep.py [--quick] [--out benchmarks/results/sweep]
+    python benchmarks/sweep.py [--quick] [--only POINT ...] [--out benchmarks/results/sweep]
 
 Each point of the grid is a shape (rows, features, hidden units, outputs)
 and a dtype. Every implementation does the tutorial's whole epoch there
 (forward, the loss of every epoch, the deltas, the update) from the same
 weights, and is timed for a few calls of enough epochs to last about
-``--seconds``; the median per epoch is kept. The reference is the tutorial's
+``--seconds`` / 4, the implementations taking turns; the median per epoch
+is kept. ``--only`` runs some points of the grid again. The reference is the tutorial's
 float64 code, whatever the point's dtype. Writes a JSON file of the figures,
 a Markdown table, and a heatmap PNG of fastnn's time over the best peer's
 and over the reference's across the grid (``--out`` without a suffix).
@@ -112,31 +113,43 @@ def implementations(dtype, peers=True):
     return impls
 
 
-def per_epoch(impl, point, seconds, repeats):
-    """Median seconds per epoch of impl at point; each timed call trains a fresh copy of the same weights."""
-    n, f, h, o, dtype = point
-    X, Y = data(n, f, o, dtype)
-    params = weights(f, h, o)
-    lr = 1e-6
-    epochs = 1
+def calibrated(impl, X, Y, params, seconds):
+    """Epochs per timed call of impl on X, Y: about `seconds` of work (compiling and warming up first)."""
+    lr, epochs = 1e-6, 1
     impl.train(*impl.prepare(X, Y, params), 1, lr)  # compile (fastnn, JAX) and warm up
-    while True:  # epochs per call: about `seconds` of work
-        state = impl.prepare(X, Y, params)
-        began = time.perf_counter()
-        impl.train(*state, epochs, lr)
-        elapsed = time.perf_counter() - began
+    while True:
+        elapsed = timed(impl, X, Y, params, epochs)
         if elapsed >= seconds / 4 or epochs >= 1 << 20:
-            break
+            return epochs
         epochs = min(1 << 20, max(2 * epochs, int(epochs * seconds / 4 / max(elapsed, 1e-7))))
         if impl.name == "jax":
             impl.train(*impl.prepare(X, Y, params), epochs, lr)  # the new length compiles: not timed
-    times = [elapsed / epochs]
-    for _ in range(repeats - 1):
-        state = impl.prepare(X, Y, params)
-        began = time.perf_counter()
-        impl.train(*state, epochs, lr)
-        times.append((time.perf_counter() - began) / epochs)
-    return statistics.median(times)
+
+
+def timed(impl, X, Y, params, epochs):
+    """Seconds of one call of `epochs` epochs of impl, from a fresh copy of the weights."""
+    state = impl.prepare(X, Y, params)
+    began = time.perf_counter()
+    impl.train(*state, epochs, 1e-6)
+    return time.perf_counter() - began
+
+
+def per_epoch(impls, point, seconds, repeats):
+    """{name: median seconds per epoch} of every implementation at point.
+
+    The timed calls take turns (each implementation once per round), so
+    that a slow minute of the machine, or a peer's threads still spinning
+    after its call, falls on all of them alike.
+    """
+    n, f, h, o, dtype = point
+    X, Y = data(n, f, o, dtype)
+    params = weights(f, h, o)
+    epochs = {impl.name: calibrated(impl, X, Y, params, seconds) for impl in impls}
+    times = {impl.name: [] for impl in impls}
+    for _ in range(repeats):
+        for impl in impls:
+            times[impl.name].append(timed(impl, X, Y, params, epochs[impl.name]) / epochs[impl.name])
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def cpu():
@@ -146,12 +159,12 @@ def cpu():
     return {"model": cpu_name(), "llvm": llvm.get_host_cpu_name(), "cores": os.cpu_count()}
 
 
-def run(grid, seconds=0.2, repeats=3, peers=True, log=sys.stderr):
+def run(grid, seconds=0.2, repeats=5, peers=True, log=sys.stderr):
     results = []
     by_dtype = {}
     for point in grid:
         impls = by_dtype.setdefault(point[4], implementations(point[4], peers))
-        times = {impl.name: per_epoch(impl, point, seconds, repeats) for impl in impls}
+        times = per_epoch(impls, point, seconds, repeats)
         results.append({"point": list(point), "seconds": times})
         print(f"{point}: " + ", ".join(f"{k} {v * 1e6:.3g} us" for k, v in times.items()), file=log, flush=True)
     return {"cpu": cpu(), "numpy": np.__version__, "fastnn": fastnn.__version__, "results": results}
@@ -218,10 +231,16 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="a few small points only (a smoke test)")
     parser.add_argument("--no-peers", action="store_true", help="fastnn and the reference only")
     parser.add_argument("--seconds", type=float, default=0.2, help="about how long each timed call lasts")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls of each implementation at each point")
+    parser.add_argument("--only", nargs="+", metavar="POINT", default=None,
+                        help="points of the grid to run, as rows,features,hidden,outputs,dtype (1000,1000,64,1,float32)")
     parser.add_argument("--out", default=None, help="write OUT.json, OUT.md and OUT.png")
     args = parser.parse_args(argv)
     grid = points(**QUICK) if args.quick else points()
+    if args.only:
+        grid = [p for p in grid if ",".join(map(str, p)) in args.only]
+        if not grid:
+            parser.error(f"--only: no point of the grid is {' or '.join(args.only)}")
     report = run(grid, args.seconds, args.repeats, peers=not args.no_peers)
     text = table(report)
     c = report["cpu"]

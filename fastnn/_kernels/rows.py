@@ -133,27 +133,41 @@ def bias_sigmoid_in_place(Z, b):
 
 @jit(**NJIT)
 def _times_weights(X, W, Z):
-    """Z = X W over rows, four of X's columns per pass over Z's row (each load and store of it serves four multiply-adds)."""
+    """Z = X W over rows: four rows of W at a time, applied to every row of Z before the next four.
+
+    W is read once, however many rows: with many inputs it is most of the
+    epoch's memory traffic. Each load and store of Z's row serves four
+    multiply-adds.
+    """
     K, J = W.shape
     K4 = K - K % 4
     for i in range(X.shape[0]):
-        Zi, Xi = Z[i], X[i]
+        Zi = Z[i]
         for j in range(J):
             Zi[j] = 0.0
-        for k in range(0, K4, 4):
+    for k in range(0, K4, 4):
+        W0, W1, W2, W3 = W[k], W[k + 1], W[k + 2], W[k + 3]
+        for i in range(X.shape[0]):
+            Zi, Xi = Z[i], X[i]
             x0, x1, x2, x3 = Xi[k], Xi[k + 1], Xi[k + 2], Xi[k + 3]
-            W0, W1, W2, W3 = W[k], W[k + 1], W[k + 2], W[k + 3]
             for j in range(J):
                 Zi[j] += x0 * W0[j] + x1 * W1[j] + x2 * W2[j] + x3 * W3[j]
-        for k in range(K4, K):
-            x, Wk = Xi[k], W[k]
+    for k in range(K4, K):
+        Wk = W[k]
+        for i in range(X.shape[0]):
+            x, Zi = X[i, k], Z[i]
             for j in range(J):
                 Zi[j] += x * Wk[j]
 
 
 @jit(**NJIT)
-def _add_transposed_product(X, D, G, acc):
-    """G += X^T D: each row of G summed over the rows in the data's precision in acc, four rows per pass, then added."""
+def _descend_transposed_product(X, D, W, acc, lr):
+    """W -= lr X^T D: each row of X^T D summed over the rows in the data's precision in acc, four rows per pass.
+
+    The update of W's row follows its sum at once, so that a gradient the
+    size of W is never written and read back: the same bits as summing
+    into a zeroed gW1 and then updating.
+    """
     n, J = D.shape
     n4 = n - n % 4
     for k in range(X.shape[1]):
@@ -168,9 +182,9 @@ def _add_transposed_product(X, D, G, acc):
             x, Di = X[i, k], D[i]
             for j in range(J):
                 acc[j] += x * Di[j]
-        Gk = G[k]
+        Wk = W[k]
         for j in range(J):
-            Gk[j] += acc[j]
+            Wk[j] -= acc[j] * lr
 
 
 @jit(**NJIT)
@@ -180,23 +194,27 @@ def train(X, Y, params, sums, buffers, losses, lr, rule, last):
     buffers = (Z, HD, od, acc, G1): (n, hidden), (n, hidden), (n, outputs),
     (hidden,) and (inputs, hidden), in the data's dtype. Each epoch: Z = X
     W1, hidden_rows for the rest of the forward pass, the loss, the deltas
-    and the sums of b1, W2 and b2, then gW1 = X^T HD, then the update.
-    `last` gets a copy of the parameters the last epoch starts from.
-    hidden_rows is given G1 for gW1, unused, so that its sums are of the
-    row path's types and one compiled variant serves both.
+    and the sums of b1, W2 and b2, then W1 -= lr X^T HD row by row, then
+    the other updates (the four are independent: their order does not
+    change a bit). `last` gets a copy of the parameters the last epoch
+    starts from. hidden_rows is given G1 for gW1, unused, so that its sums
+    are of the row path's types and one compiled variant serves both.
     """
     Z, HD, od, acc, G1 = buffers
+    W1 = params[0]
     chunk_sums = (G1, sums[1], sums[2], sums[3])
-    zero_sums(sums)  # hidden_rows starts the others from 0, not gW1; an interrupted training may have left it
+    no_W1 = W1[:0]  # apply_gradients' loops over W1 run zero times: W1 is updated with its sum
+    rest, rest_sums = (no_W1, params[1], params[2], params[3]), (no_W1, sums[1], sums[2], sums[3])
+    zero_sums(sums)  # hidden_rows starts the others from 0; an interrupted training may have left gW1
     scale = 1.0 / (X.shape[0] * od.shape[1])
     for e in range(losses.shape[0]):
         if e == losses.shape[0] - 1:
             for k in range(4):  # unrolled by Numba: the parameters are a tuple
                 last[k][:] = params[k]
-        _times_weights(X, params[0], Z)
+        _times_weights(X, W1, Z)
         losses[e] = hidden_rows(Z, Y, params, HD, od, rule, chunk_sums) * scale
-        _add_transposed_product(X, HD, sums[0], acc)
-        apply_gradients(params, sums, lr)
+        _descend_transposed_product(X, HD, W1, acc, lr)
+        apply_gradients(rest, rest_sums, lr)
 
 
 # Several outputs: the output layer's three products (hout W2, od W2^T,
