@@ -47,6 +47,13 @@ BLAS_BLOCK_ELEMENTS = 1 << 21
 # row path's blocks of BLAS_BLOCK_ELEMENTS // hidden_size rows.
 DISK_BLOCK_ELEMENTS = 1 << 22
 
+# From this many inputs (and more inputs than hidden units), a block of rows
+# whose X has at most WIDE_MAX_ELEMENTS values (so that it stays in the
+# cache for a second read) sums the W1 gradient by columns of X
+# (_paths.by_columns).
+WIDE_INPUTS = 512
+WIDE_MAX_ELEMENTS = 1 << 22
+
 # Each block of rows is cut into chunks of about this many hidden activations
 # or inputs (the wider), one thread's work; a chunk's work stays in cache.
 CHUNK_ELEMENTS = 1 << 17

@@ -255,26 +255,54 @@ def forward_rows(X, params, activations=True):
     return (hin, hout, oin, out) if activations else out
 
 
-def row_buffers(m, sizes, dtype):
+def by_columns(m, sizes):
+    """Whether blocks of m rows sum the W1 gradient by columns of X (wide_chunks) rather than by chunks of rows.
+
+    With many inputs a chunk of rows is short (CHUNK_ELEMENTS // inputs
+    rows), and each chunk's X^T HD is a product over those few rows into a
+    gradient the size of W1, added up afterwards. Split by columns, each
+    product runs over all the block's rows into its own columns, and
+    nothing is added up; X is read again, from the cache while the block's
+    X fits in WIDE_MAX_ELEMENTS.
+    """
+    f, h, _ = sizes
+    return f >= _config.WIDE_INPUTS and f > h and len(row_chunks(m, h, f)) > 1 and m * f <= _config.WIDE_MAX_ELEMENTS
+
+
+def wide_chunks(m, sizes):
+    """(rows, columns): the chunks of a block of m rows (forward and deltas) and of the columns of X (the W1 gradient), when by_columns.
+
+    Each chunk of rows holds about 4 CHUNK_ELEMENTS inputs (it does no
+    gradient product, and longer products are faster); each chunk of
+    columns at least 512 and 8 x hidden of them, so that the deltas are not
+    packed again for every few columns.
+    """
+    f, h, _ = sizes
+    return even_chunks(m, max(1, 4 * _config.CHUNK_ELEMENTS // f)), even_chunks(f, max(512, 8 * h))
+
+
+def row_buffers(m, sizes, dtype, columns=False):
     """Buffers for blocks of up to m rows: (Z, HD, od, G2), and each chunk's sums (gW1, gb1, gW2, gb2).
 
     gW1 and G2 (the output layer's hout^T od) are BLAS products in the
-    network's dtype; the other sums are float64.
+    network's dtype; the other sums are float64. With `columns`
+    (by_columns) the chunks have no gW1 of their own: a (0, 0) one.
     """
     f, h, o = sizes
-    chunks = len(row_chunks(m, h, f)) + 1  # at most, for any block
+    chunks = len(wide_chunks(m, sizes)[0] if columns else row_chunks(m, h, f)) + 1  # at most, for any block
     Z, HD, od = arena([(m, h), (m, h), (m, o)], dtype)
-    PW1, G2 = arena([(chunks, f, h), (chunks, h, o)], dtype)
+    PW1, G2 = arena([(chunks, 0, 0) if columns else (chunks, f, h), (chunks, h, o)], dtype)
     partials = (PW1, *arena([(chunks, h), (chunks, h, o), (chunks, o)], np.dtype(np.float64)))
     return (Z, HD, od, G2), partials
 
 
-def chunk_loss(X, Y, params, buffers, partials, c, first, rule):
+def chunk_loss(X, Y, params, buffers, partials, c, first, rule, gradient=True):
     """Chunk c, rows X and Y (the block's from `first`): forward and backward pass, sums in partials[c]; returns its loss.
 
-    Z = X W1 and gW1 = X^T HD by BLAS. With one output (or few) a row
-    kernel does all between them; with OUTPUTS_BLAS outputs or more the
-    output layer's products are BLAS ones too, and two row kernels do
+    Z = X W1 and gW1 = X^T HD by BLAS (gW1 unless not `gradient`: then
+    the caller makes it from the block's HD). With one output (or few) a
+    row kernel does all between them; with OUTPUTS_BLAS outputs or more
+    the output layer's products are BLAS ones too, and two row kernels do
     the rest.
     """
     W1, b1, W2, b2 = params
@@ -291,7 +319,8 @@ def chunk_loss(X, Y, params, buffers, partials, c, first, rule):
         np.matmul(od, W2.T, out=HD)
         np.matmul(Z.T, od, out=G2)
         rows.hidden_delta_rows(Z, HD, G2, sums)
-    np.matmul(X.T, HD, out=sums[0])
+    if gradient:
+        np.matmul(X.T, HD, out=sums[0])
     return loss
 
 
@@ -301,8 +330,11 @@ class RowEpochs:
     A chunk is one thread's work: Z = X W1 (BLAS, one thread), then
     rows.hidden_rows does the rest of the forward pass, the loss, the deltas
     and the sums for b1, W2 and b2, then X^T HD (BLAS, one thread) gives its
-    sum for W1. The chunks' sums are added in chunk order, so the result
-    does not depend on the number of threads. BLAS is held to one thread
+    sum for W1. With many inputs (by_columns) the chunks of rows stop
+    before that product, and X^T HD over the whole block is cut by columns
+    of X instead, one thread's share each. The chunks' sums are added in
+    chunk order, so the result does not depend on the number of threads.
+    BLAS is held to one thread
     meanwhile: its own threads would compete with these for the cores, and
     its float32 products are not bitwise the same with another thread count.
     """
@@ -312,19 +344,29 @@ class RowEpochs:
         self.n, (f, h, o) = X.shape[0], net._sizes()
         n = self.n
         self.rows = block_rows(n, h)
-        self.buffers, self.partials = row_buffers(self.rows, (f, h, o), net.dtype)
+        self.columns = by_columns(self.rows, (f, h, o))
+        self.buffers, self.partials = row_buffers(self.rows, (f, h, o), net.dtype, self.columns)
+        self.G1 = np.empty((f, h), net.dtype) if self.columns else None  # the block's W1 gradient, by columns
         self.last_params = None
 
     def _chunk(self, Xb, Yb, c, first, stop):
         """Rows [first, stop) of the block Xb, Yb, its chunk c; returns its loss."""
         return chunk_loss(Xb[first:stop], Yb[first:stop], self.net._params(), self.buffers, self.partials, c, first,
-                          self.rule)
+                          self.rule, gradient=not self.columns)
 
     def _block(self, start, Xb, Yb):
         """The block of rows Xb, Yb (X's from `start`): its chunks' sums added to the gradient sums in order; returns its loss."""
-        bounds = row_chunks(Xb.shape[0], self.net.hidden_size, self.net.input_size)
+        sums, m = self.net._sums, Xb.shape[0]
+        if self.columns:
+            bounds, columns = wide_chunks(m, self.net._sizes())
+        else:
+            bounds = row_chunks(m, self.net.hidden_size, self.net.input_size)
         losses = _threads.map_chunks(lambda c, first, stop: self._chunk(Xb, Yb, c, first, stop), bounds)
-        rows.fold_chunk_sums(len(bounds), self.partials, self.net._sums, start == 0)
+        rows.fold_chunk_sums(len(bounds), self.partials, sums, start == 0)
+        if self.columns:
+            HD, G1 = self.buffers[1][:m], self.G1
+            _threads.map_chunks(lambda c, first, stop: np.matmul(Xb[:, first:stop].T, HD, out=G1[first:stop]), columns)
+            np.add(sums[0], G1, out=sums[0])
         return sum(losses)  # in chunk order
 
     def run(self, losses, start, stop, interrupt):

@@ -31,6 +31,7 @@ CHILD = textwrap.dedent(
         (6000, 40, 64, 1, np.float64, {}),                   # BLAS products, six blocks of rows, in chunks
         (6000, 40, 64, 1, np.float32, {"gradient": "exact"}),
         (6000, 40, 64, 3, np.float32, {}),                   # the output layer's products by BLAS too
+        (2000, 600, 16, 1, np.float32, {}),                  # many inputs: X^T HD by columns of X, in chunks
         (100_000, 5, 8, 1, np.float32, {}),                  # rows streamed through the block kernels, in chunks
         (1000, 5, 8, 1, np.float32, {"batch_size": 32}),     # mini-batches
     ]:

@@ -372,3 +372,36 @@ def test_every_route_starts_its_gradient_sums_from_zero(path):
     ref.backward(X, y, 0.1)
     assert_params_close(ref, fast, rtol=1e-12, atol=1e-14)
 
+
+
+@pytest.mark.parametrize("outputs", [1, 3])
+def test_many_inputs_sum_the_input_gradient_by_columns(monkeypatch, outputs):
+    """With many more inputs than hidden units the row path sums X^T HD over each block's rows, cut by
+    columns of X (_paths.by_columns); here in three blocks of rows, each in several chunks of rows and
+    columns. The same training as the reference's, and as the chunks of rows' own sums, to rounding."""
+    from fastnn import _paths
+
+    monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
+    monkeypatch.setattr(_config, "STREAM_MIN_WORK", 10**18)
+    monkeypatch.setattr(_config, "BLAS_BLOCK_ELEMENTS", 8 * 256)  # 256 rows a block at hidden 8
+    monkeypatch.setattr(_config, "CHUNK_ELEMENTS", 600 * 16)  # chunks of 16 rows (64 with no gradient product)
+    n, f, h = 700, 600, 8
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((n, f)) / np.sqrt(f)
+    y = (X[:, :outputs] * X[:, 1 : outputs + 1] > 0).astype(float)
+    assert _paths.by_columns(_paths.block_rows(n, h), (f, h, outputs))
+    rows, columns = _paths.wide_chunks(256, (f, h, outputs))
+    assert len(rows) > 1 and len(columns) > 1
+    ref, fast = pair(f, h, outputs, seed=2)
+    by_rows = fastnn.SimpleNeuralNetwork(f, h, outputs)
+    for name in PARAMS:
+        getattr(by_rows, name)[...] = getattr(fast, name)
+    expected = reference_losses(ref, X, y, 20, 0.5)
+    losses = fast.train(X, y, 20, 0.5, verbose=False)
+    np.testing.assert_allclose(losses, expected, rtol=1e-12)
+    assert_params_close(ref, fast, rtol=1e-11, atol=1e-14)
+    with _config.override(WIDE_INPUTS=10**9):  # the chunks of rows' own X^T HD
+        assert not _paths.by_columns(256, (f, h, outputs))
+        np.testing.assert_allclose(by_rows.train(X, y, 20, 0.5, verbose=False), losses, rtol=1e-12)
+    for name in PARAMS:
+        np.testing.assert_allclose(getattr(by_rows, name), getattr(fast, name), rtol=1e-11, atol=1e-14)
