@@ -58,6 +58,11 @@ WIDE_MAX_ELEMENTS = 1 << 22
 # or inputs (the wider), one thread's work; a chunk's work stays in cache.
 CHUNK_ELEMENTS = 1 << 17
 
+# A block of rows with at least this many multiply-adds in its first layer
+# (rows x inputs x hidden) is cut into two chunks at least, even if it fits
+# in one of CHUNK_ELEMENTS: a second thread takes 100-250 us to start here.
+SPLIT_WORK = 8_000_000
+
 # train() returns to Python at least this often (seconds of compiled work), to
 # print the tutorial's lines as training goes and to let Ctrl-C through. The
 # first call is sized from the work instead (about 1 ns a multiply-add).

@@ -56,9 +56,14 @@ def row_chunks(m, hidden_size, input_size):
 
     Sized by the wider of the two layers: with many features and few hidden
     units a chunk sized by the hidden layer alone held a whole block, and
-    one core did all the work.
+    one core did all the work. A block of at least SPLIT_WORK
+    multiply-adds in the first layer is cut into two chunks at least, so
+    that a second thread pays for its wake-up.
     """
-    return even_chunks(m, max(1, _config.CHUNK_ELEMENTS // max(hidden_size, input_size)))
+    per = max(1, _config.CHUNK_ELEMENTS // max(hidden_size, input_size))
+    if m * hidden_size * input_size >= _config.SPLIT_WORK:
+        per = min(per, -(-m // 2))
+    return even_chunks(m, per)
 
 
 def even_chunks(m, per, multiple=1):

@@ -43,6 +43,16 @@ def test_predict_proba_on_large_data_over_several_chunks_of_rows(monkeypatch):
     np.testing.assert_allclose(net.predict_proba(X), reference_forward(net, X), rtol=1e-14)
 
 
+def test_a_block_of_enough_work_is_cut_in_two_chunks_at_least():
+    """1,000 rows, 64 inputs, hidden 128 fit in one chunk of CHUNK_ELEMENTS activations, but are 8.2 million
+    multiply-adds in the first layer: two chunks, one a thread. 64 rows of 1,000 inputs, hidden 64, are half
+    that: one chunk."""
+    assert 1000 * 128 <= _config.CHUNK_ELEMENTS and 1000 * 128 * 64 >= _config.SPLIT_WORK
+    assert _layout.row_chunks(1000, 128, 64) == [(0, 500), (500, 1000)]
+    assert 64 * 64 * 1000 < _config.SPLIT_WORK
+    assert _layout.row_chunks(64, 64, 1000) == [(0, 64)]
+
+
 def test_large_data_layers_write_their_sigmoids_to_another_array_or_in_place(monkeypatch):
     """bias_sigmoid_rows(Z, b, S) with S = Z runs LLVM's scalar loop, several times slower: forward and
     predict_proba call it with two arrays, or bias_sigmoid_in_place with one."""
