@@ -266,7 +266,8 @@ def by_columns(m, sizes):
     X fits in WIDE_MAX_ELEMENTS.
     """
     f, h, _ = sizes
-    return f >= _config.WIDE_INPUTS and f > h and len(row_chunks(m, h, f)) > 1 and m * f <= _config.WIDE_MAX_ELEMENTS
+    several = len(wide_chunks(m, sizes)[0]) > 1  # at 64 rows one thread's chunk of rows was faster
+    return f >= _config.WIDE_INPUTS and f > h and several and m * f <= _config.WIDE_MAX_ELEMENTS
 
 
 def wide_chunks(m, sizes):
