@@ -144,7 +144,7 @@ class FewRowsEpochs:
         self.X, self.Y = _disk.in_memory(X), _disk.in_memory(Y)
         self.n, (f, h, o) = X.shape[0], net._sizes()
         n = self.n
-        self.buffers = tuple(arena([(n, h), (n, h), (n, o), (h,), (f, h)], net.dtype))
+        self.buffers = tuple(arena([(n, h), (n, h), (n, o), (h,), (0, 0)], net.dtype))  # see rows.train
         self.last_params = tuple(np.empty_like(p) for p in net._params())  # the last epoch's, for its activations
 
     def run(self, losses, start, stop, interrupt):

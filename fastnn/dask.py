@@ -71,7 +71,8 @@ def _checked(name, value, n_cols, cols_what, dtype, chunks=None):
 def chunk_sums(X, Y, params, rule):
     """(loss, (gW1, gb1, gW2, gb2)) of the rows X, Y: the summed loss and the float64 gradient sums, for the weights params.
 
-    The row path's blocks and chunks (RowEpochs), on the calling thread,
+    The row path's blocks and chunks (RowEpochs; with many inputs RowEpochs
+    sums the W1 gradient by columns instead, equal to rounding), on the calling thread,
     BLAS on one thread: what a worker computes for one chunk of a dask
     array, from the weights sent with the task.
     """

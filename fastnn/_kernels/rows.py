@@ -192,13 +192,14 @@ def train(X, Y, params, sums, buffers, losses, lr, rule, last):
     """len(losses) full-batch epochs on a few rows; losses[e] is the mean loss before epoch e's update.
 
     buffers = (Z, HD, od, acc, G1): (n, hidden), (n, hidden), (n, outputs),
-    (hidden,) and (inputs, hidden), in the data's dtype. Each epoch: Z = X
+    (hidden,) and (0, 0), in the data's dtype. Each epoch: Z = X
     W1, hidden_rows for the rest of the forward pass, the loss, the deltas
     and the sums of b1, W2 and b2, then W1 -= lr X^T HD row by row, then
     the other updates (the four are independent: their order does not
     change a bit). `last` gets a copy of the parameters the last epoch
-    starts from. hidden_rows is given G1 for gW1, unused, so that its sums
-    are of the row path's types and one compiled variant serves both.
+    starts from. hidden_rows is given the empty G1 for gW1, so that its
+    sums are of the row path's types and one compiled variant serves both,
+    and it zeroes no gradient the size of W1.
     """
     Z, HD, od, acc, G1 = buffers
     W1 = params[0]
