@@ -10,8 +10,8 @@ activation attributes of its last epoch. The driver in ``_training.py``
 decides how many epochs each call runs.
 
 - PackedEpochs: full batch on small data, packed layout, the epochs of a
-  call in one compiled call (tiny.train, on the layout's blocks side by
-  side, for the tutorial's size of network; packed.train otherwise);
+  call in one compiled call (tiny.train for the tutorial's size of
+  network, packed.train otherwise);
 - FewRowsEpochs: full batch on a few rows, the same, vectorized over the
   hidden units;
 - StreamEpochs: full batch of narrow layers on many rows, gathered a block
@@ -40,13 +40,13 @@ def uses_rows(n, sizes):
 
 
 def small_kernel(n, sizes):
-    """The packed layout's epoch kernel for n samples: tiny.train for a few samples and narrow layers, else packed.train.
+    """The packed layout's epoch kernel for n samples: tiny.epochs for a few samples and narrow layers, else packed.train.
 
     Training and forward choose it by the same rule, so that forward(X)
     after train(X) runs training's kernel.
     """
     f, h, o = sizes
-    return tiny.train if n <= _config.TINY_ROWS and h * (f + o) <= _config.TINY_WIDTH else packed.train
+    return tiny.epochs if n <= _config.TINY_ROWS and h * (f + o) <= _config.TINY_WIDTH else packed.train
 
 
 def plan(n, sizes):
@@ -100,32 +100,26 @@ class PackedEpochs:
 
     def __init__(self, net, X, Y, binary, lr):
         self.net, self.n, self.lr, self.rule = net, X.shape[0], lr, _rule(net, binary)
-        self.tiny = small_kernel(self.n, net._sizes()) is tiny.train
+        self.kernel = small_kernel(self.n, net._sizes())
         X, Y = _disk.in_memory(X), _disk.in_memory(Y)  # small data: read whole
         self.X, self.Y, self.M = pack(X), pack(Y), mask(self.n, net.dtype)
         self.acts, self.deltas = _packed_buffers(net._params(), self.n)
-        if self.tiny:  # its arrays flat, and no sums
-            self.flat = tuple(tiny.flat(a) for a in (self.X, self.Y, self.M)), tuple(map(tiny.flat, self.acts)), tuple(
-                map(tiny.flat, self.deltas))
-            return
-        # The outputs of up to 256 epochs (at most 2**16 values) are kept and
-        # their losses computed together (see packed.train).
-        size = self.Y.size
-        slots = max(1, min(256, (1 << 16) // size))
-        kept, ytile, mtile = np.empty((3, slots, size))
-        ytile[...] = self.Y.reshape(-1)
-        mtile.reshape(slots * net.output_size, -1)[...] = self.M.reshape(-1)
-        self.kept = (kept.reshape(-1), ytile.reshape(-1), mtile.reshape(-1))
+        self.kept = None  # tiny.epochs keeps no outputs
+        if self.kernel is packed.train:
+            # The outputs of up to 256 epochs (at most 2**16 values) are kept and
+            # their losses computed together (see packed.train).
+            size = self.Y.size
+            slots = max(1, min(256, (1 << 16) // size))
+            kept, ytile, mtile = np.empty((3, slots, size))
+            ytile[...] = self.Y.reshape(-1)
+            mtile.reshape(slots * net.output_size, -1)[...] = self.M.reshape(-1)
+            self.kept = (kept.reshape(-1), ytile.reshape(-1), mtile.reshape(-1))
 
     def run(self, losses, start, stop, interrupt):
-        if self.tiny:
-            (X, Y, M), acts, deltas = self.flat
-            tiny.train(X, Y, M, self.net._params(), acts, deltas, losses[start:stop], self.lr, self.rule)
-        else:
-            packed.train(
-                self.X, self.Y, self.M, self.net._params(), self.net._sums, self.acts, self.deltas, self.kept,
-                losses[start:stop], self.lr, self.rule,
-            )
+        self.kernel(
+            self.X, self.Y, self.M, self.net._params(), self.net._sums, self.acts, self.deltas, self.kept,
+            losses[start:stop], self.lr, self.rule,
+        )
         return stop
 
     def keep_activations(self):
@@ -163,19 +157,14 @@ def forward_packed(X, params):
     """The activations (hin, hout, oin, out) of rows X for `params`, by training's kernel (small_kernel) with no epoch."""
     n, X = X.shape[0], _disk.in_memory(X)
     acts, deltas = _packed_buffers(params, n)
-    lo, hi = _clip_bounds(params[0].dtype)
-    rule, unused = (lo, hi, True, False), np.empty(0)
     # Only X, the weights and the activations are used; the other arguments
-    # are empty, or stand-ins of the types of training's, so that no other
-    # variant is compiled.
-    if small_kernel(n, (params[0].shape[0], *params[2].shape)) is tiny.train:
-        out = tiny.flat(acts[3])
-        tiny.train(tiny.flat(pack(X)), out, out, params, tuple(map(tiny.flat, acts)), tuple(map(tiny.flat, deltas)),
-                   unused, 0.0, rule)
-    else:
-        none = np.empty((0, 0))
-        packed.train(pack(X), acts[3], acts[3], params, (none, unused, none, unused), acts, deltas, (unused,) * 3,
-                     unused, 0.0, rule)
+    # are empty, of the types of training's, so that no other variant is compiled.
+    unused, none = np.empty(0), np.empty((0, 0))
+    lo, hi = _clip_bounds(params[0].dtype)
+    small_kernel(n, (params[0].shape[0], *params[2].shape))(
+        pack(X), acts[3], acts[3], params, (none, unused, none, unused), acts, deltas, (unused,) * 3, unused, 0.0,
+        (lo, hi, True, False),
+    )
     return tuple(unpack(a, n) for a in acts)
 
 
@@ -192,7 +181,7 @@ def backward_packed(net, X, Y, hout, out, lr):
 def predict(X, params):
     """The network's output for rows X and parameters `params` (W1, b1, W2, b2).
 
-    Small data: by training's own kernel (small_kernel) if it is tiny.train,
+    Small data: by training's own kernel (small_kernel) if it is tiny's,
     which compiles fastest, or if this process has it for the dtype already;
     else by stream.predict, which compiles in a fraction of packed.train's
     time and gives packed.train's numbers (the same block kernels; no sum
@@ -203,7 +192,7 @@ def predict(X, params):
     if uses_rows(X.shape[0], (f, h, o)):
         return forward_rows(X, params, activations=False)
     kernel = small_kernel(X.shape[0], (f, h, o))
-    if kernel is tiny.train or any(signature[0].dtype == numba.from_dtype(dtype) for signature in kernel.signatures):
+    if kernel is tiny.epochs or any(signature[0].dtype == numba.from_dtype(dtype) for signature in kernel.signatures):
         return np.ascontiguousarray(forward_packed(X, params)[3])
     n, X = X.shape[0], _disk.in_memory(X)
     width = blocks(n)[1]

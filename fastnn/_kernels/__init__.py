@@ -2,6 +2,7 @@
 
 - ``_math``: exp, log, the sigmoid, the loss and the output delta, the gradient sums;
 - ``packed``: the packed layout (small data), whole epochs in one call;
+- ``tiny``: the same for the tutorial's size of network, in one short kernel;
 - ``stream``: rows gathered a block at a time (mini-batches, prediction);
 - ``rows``: the rows between BLAS products (large data).
 

@@ -30,6 +30,11 @@ def flat(packed):
     return packed.reshape(packed.shape[0], -1)
 
 
+def epochs(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule):
+    """packed.train's call, run by train: the arrays made flat; `sums` and `kept` are not used (train keeps no sums)."""
+    train(flat(X), flat(Y), flat(M), params, tuple(map(flat, acts)), tuple(map(flat, deltas)), losses, lr, rule)
+
+
 @jit(**EXACT)
 def train(X, Y, M, params, acts, deltas, losses, lr, rule):
     """len(losses) full-batch epochs, and with none the forward pass alone; every array flat (units, samples).
