@@ -210,8 +210,11 @@ def train(X, Y, params, sums, buffers, losses, lr, rule, last):
     scale = 1.0 / (X.shape[0] * od.shape[1])
     for e in range(losses.shape[0]):
         if e == losses.shape[0] - 1:
-            for k in range(4):  # unrolled by Numba: the parameters are a tuple
-                last[k][:] = params[k]
+            for k in range(4):  # loops, not last[k][:] = params[k]: that slice assignment took 4 s to compile
+                src, dst = params[k], last[k]
+                for i in range(src.shape[0]):
+                    for j in range(src.shape[1]):
+                        dst[i, j] = src[i, j]
         _times_weights(X, W1, Z)
         losses[e] = hidden_rows(Z, Y, params, HD, od, rule, chunk_sums) * scale
         _descend_transposed_product(X, HD, W1, acc, lr)
