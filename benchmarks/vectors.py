@@ -62,7 +62,8 @@ def main():
     print("| kernel | dtype | xmm | ymm | zmm |")
     print("|---|---|---:|---:|---:|")
     for name, kernel in [("packed.train", packed.train), ("rows.train", rows.train), ("rows.hidden_rows", rows.hidden_rows),
-                         ("rows.output_rows", rows.output_rows), ("rows.hidden_delta_rows", rows.hidden_delta_rows), ("stream.row_sums", stream.row_sums)]:
+                         ("rows.output_rows", rows.output_rows), ("rows.hidden_delta_rows", rows.hidden_delta_rows),
+                         ("stream.train_batches", stream.train_batches)]:
         for signature, tally in counts(kernel).items():
             dtype = "float32" if "float32" in str(signature[0]) else "float64"
             print(f"| {name} | {dtype} | {tally['x']} | {tally['y']} | {tally['z']} |")

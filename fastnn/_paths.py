@@ -403,12 +403,16 @@ class StreamEpochs:
         count, width = len(self.bounds), blocks(min(self.n, _config.MAX_BLOCK))[1]
         self.buffers = [block_buffers((f, h, o), width, net.dtype) for _ in range(count)]
         self.partials = tuple(arena([(count, f, h), (count, h), (count, h, o), (count, o)], np.dtype(np.float64)))
+        self.chunk_losses, self.in_order = np.zeros(count), np.empty(0, np.int64)
         self.last_params = None
 
     def _chunk(self, c, first, stop):
         (block, acts, deltas), params = self.buffers[c], self.net._params()
-        sums = tuple(p[c] for p in self.partials)
-        return stream.row_sums(self.X, self.Y, first, stop, params, sums, block, acts, deltas, self.rule)
+        sums, loss = tuple(p[c] for p in self.partials), self.chunk_losses[c : c + 1]
+        loss[0] = 0.0
+        span = (first, stop, max(1, stop - first))  # one batch of the chunk's rows, not applied: its sums
+        stream.train_batches(self.X, self.Y, self.in_order, span, params, sums, block, acts, deltas, 0.0, self.rule, loss, False)
+        return loss[0]
 
     def run(self, losses, start, stop, interrupt):
         params, scale = self.net._params(), 1.0 / (self.n * self.net.output_size)
@@ -484,7 +488,7 @@ class BatchEpochs:
                 began = time.perf_counter()
                 stream.train_batches(
                     self.X, self.Y, order, (done, last, batch), params, self.net._sums, self.block, self.acts,
-                    self.deltas, self.lr, self.rule, self.loss_sum,
+                    self.deltas, self.lr, self.rule, self.loss_sum, True,
                 )
                 elapsed = time.perf_counter() - began
                 total, done = self.loss_sum[0], last
@@ -523,7 +527,7 @@ class BatchEpochs:
                             return e  # within the epoch: its loss is incomplete
                         stream.train_batches(
                             Xb, Yb, where, (0, last - first, batch), params, self.net._sums, self.block, self.acts,
-                            self.deltas, self.lr, self.rule, self.loss_sum,
+                            self.deltas, self.lr, self.rule, self.loss_sum, True,
                         )
                         total = self.loss_sum[0]
                         if not (math.isfinite(total) and all(np.isfinite(p).all() for p in params)):

@@ -339,7 +339,7 @@ def test_lines_are_printed_as_training_goes(monkeypatch, capsys, path):
     calls = []
     # once per call of compiled epochs, or per chunk of rows
     module, kernel = {"blocks": (packed, "train"), "tiny": (tiny, "train"), "few": (rows, "train"),
-                      "blas": (rows, "hidden_rows"), "stream": (stream, "row_sums"), "blas-outputs": (rows, "output_rows")}[path]
+                      "blas": (rows, "hidden_rows"), "stream": (stream, "train_batches"), "blas-outputs": (rows, "output_rows")}[path]
     real = getattr(module, kernel)
 
     def spy(*args):

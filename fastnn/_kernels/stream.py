@@ -71,13 +71,18 @@ def gather_block(X, Y, order, start, stop, block):
 
 
 @jit(**NJIT)
-def train_batches(X, Y, order, span, params, sums, block, acts, deltas, lr, rule, loss_sum):
+def train_batches(X, Y, order, span, params, sums, block, acts, deltas, lr, rule, loss_sum, update):
     """Mini-batch steps on rows order[start:stop], span = (start, stop, batch); adds the loss of every block before its update to loss_sum[0].
 
     block = (Xb, Yb, Mb), one packed block. A batch wider than the block is
     run as several blocks whose gradients are summed in order before its one
     update. The loss is added block by block to loss_sum, so that its
     rounding does not depend on how an epoch is cut into calls.
+
+    With `update` False the weights are left alone and the sums kept: one
+    batch of all the rows is then one thread's share of a full-batch epoch
+    over rows in place, whose chunks the caller adds in order. One kernel
+    for both: each costs seconds to compile, and they differ by that test.
     """
     start, stop, batch = span
     Xb, Yb, Mb = block
@@ -90,7 +95,8 @@ def train_batches(X, Y, order, span, params, sums, block, acts, deltas, lr, rule
             forward_block(Xb, params, acts, 0)
             loss_sum[0] += loss_block(Yb, Mb, acts[3], rule, 0)
             gradient_block(Xb, Yb, Mb, params[2], acts[1], acts[3], deltas, sums, rule[3], 0)
-        apply_gradients(params, sums, lr)
+        if update:
+            apply_gradients(params, sums, lr)
 
 
 @jit(**NJIT)
@@ -106,23 +112,3 @@ def predict(X, params, P, order, Xb, acts):
             for k in range(P.shape[1]):
                 P[s + i, k] = out[k, 0, i]
 
-
-@jit(**NJIT)
-def row_sums(X, Y, first, stop, params, sums, block, acts, deltas, rule):
-    """Rows [first, stop) of X and Y, a block at a time: their gradient sums added in order to `sums`, from 0.
-
-    One thread's share of a full-batch epoch over rows in place; returns
-    the rows' summed loss. The weights are not updated: the caller adds
-    the chunks' sums in order, then updates.
-    """
-    Xb, Yb, Mb = block
-    width = Xb.shape[2]
-    in_order = np.empty(0, np.int64)
-    zero_sums(sums)
-    total = 0.0
-    for s in range(first, stop, width):
-        gather_block(X, Y, in_order, s, min(stop, s + width), block)
-        forward_block(Xb, params, acts, 0)
-        total += loss_block(Yb, Mb, acts[3], rule, 0)
-        gradient_block(Xb, Yb, Mb, params[2], acts[1], acts[3], deltas, sums, rule[3], 0)
-    return total
