@@ -3,9 +3,10 @@
 One row per benchmark, grouped by workload: the median time of a round; where
 the benchmark says how many epochs a round runs and how many floating-point
 operations an epoch's products take (``extra_info``), the median time per
-epoch, the GFLOP/s and their fraction of NumPy's own matrix product in the
-same dtype (timed beside the benchmark's own rounds where the suite did so,
-else the ``matmul`` group of the same run); the speedup over the
+epoch, the GFLOP/s and their fraction of NumPy's own two products of an
+epoch (X W1 and X^T D, the ``matmul`` group) in the same dtype (timed beside
+the benchmark's own rounds where the suite did so, else the ``matmul`` group
+of the same run); the speedup over the
 reference of the same group; and how many times faster fastnn was than the
 row (over the reference and over each peer, PyTorch and JAX).
 """
