@@ -70,7 +70,9 @@ def _product(A, W, Z, blk):
 @jit(**INLINE)
 def _dense_sigmoid(A, W, b, Z, S, blk):
     """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk."""
-    _product(A, W, Z, int(blk))  # int(): the stream kernels' literal 0 would compile a variant of its own
+    # int(): the stream kernels' literal 0 would compile a variant of its own;
+    # W[:, :], of layout "A" as is W2.T[:, :] in gradient_block: one variant for both.
+    _product(A, W[:, :], Z, int(blk))
     for j in range(W.shape[1]):
         bj = b[0, j]
         for i in range(A.shape[2]):
@@ -119,7 +121,7 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
         else:
             for i in range(width):
                 od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], False) * M[0, blk, i]
-    _product(od, W2.T, hd, int(blk))  # hd = W2 od: the dense pass's product, W2's rows being hd's
+    _product(od, W2.T[:, :], hd, int(blk))  # hd = W2 od: the dense pass's product, W2's rows being hd's
     for j in range(h):
         for i in range(width):
             hd[j, blk, i] *= _sigmoid_derivative(hout[j, blk, i])
