@@ -5,7 +5,7 @@ decides). There the packed kernels' tiles never fill and their vectorized
 exp and log have a handful of values to work on, while their code is most
 of the first run's wait. Here every loop takes one unit at a time, the two
 layers share one copy of the code (a loop over the layers: Numba types and
-lowers each copy anew), exp and log are the C library's, each parameter is
+lowers each copy anew), exp (expf in float32) and log are the C library's, each parameter is
 updated as its gradient is summed (no gradient sums), and the arrays are the
 packed layout's with its blocks side by side, ``(units, samples)``
 (``flat``): one index less in every loop. Its flags are EXACT's: without
@@ -13,7 +13,9 @@ packed layout's with its blocks side by side, ``(units, samples)``
 the code longer to compile (docs/design.md).
 """
 
+import numpy as np
 from numba import types
+from numba.extending import overload
 
 from .._config import EXACT
 from . import jit
@@ -21,8 +23,36 @@ from . import jit
 # The C library's exp and log as plain external calls, not LLVM's intrinsics:
 # LLVM cannot widen a call that may set errno, so it leaves these loops
 # scalar instead of vectorizing them for a handful of values.
-_exp = types.ExternalFunction("exp", types.float64(types.float64))
+_exp64 = types.ExternalFunction("exp", types.float64(types.float64))
+_exp32 = types.ExternalFunction("expf", types.float32(types.float32))
 _log = types.ExternalFunction("log", types.float64(types.float64))
+
+
+# float32 networks run their forward pass and deltas in float32, expf
+# included: every widening and narrowing lay on the epoch's chain of
+# dependent operations (docs/design.md). The gradient sums over the samples
+# stay in float64, as in every kernel.
+
+
+def _exp(x):
+    """exp(x) in the precision of x: the C library's exp or expf."""
+
+
+def _like(x, v):
+    """v in the precision of x: the constants of float32 arithmetic."""
+
+
+_OPTIONS = dict(jit_options=dict(fastmath={"contract"}, error_model="numpy"))
+
+
+@overload(_exp, **_OPTIONS)
+def _exp_typed(x):
+    return (lambda x: _exp32(x)) if x == types.float32 else (lambda x: _exp64(x))
+
+
+@overload(_like, **_OPTIONS)
+def _like_typed(x, v):
+    return (lambda x, v: np.float32(v)) if x == types.float32 else (lambda x, v: np.float64(v))
 
 
 def flat(packed):
@@ -45,16 +75,17 @@ def train(X, Y, M, params, acts, deltas, losses, lr, rule):
     updated by it as soon as it is summed: W -= lr hout od^T and b -= lr
     sum(od), then the same for W1 and b1 with X and hd. The deltas are all
     made before any update, so the order of the updates changes nothing.
-    Sums, biases, exp, log and the sigmoid are in float64 whatever the dtype
-    (float32 products are widened as they are added), and results are
-    stored in the data's dtype: in float32 the bits differ from
-    packed.train's (and from forward + backward, which run the packed
-    kernels) by rounding.
+    The forward pass and the deltas are computed in the data's precision;
+    the loss (its clipping and log) and the gradient sums over the samples
+    in float64, as the other kernels compute them, float32 products widened
+    as they are added: in float32 the bits differ from packed.train's and
+    from forward + backward (the packed kernels) by rounding.
     """
     W1, b1, W2, b2 = params
     hin, hout, oin, out = acts
     hd, od = deltas
     lo, hi, binary, exact = rule
+    zero, one = _like(W1[0, 0], 0.0), _like(W1[0, 0], 1.0)
     epochs, samples = losses.shape[0], X.shape[1]
     count = 0.0
     for i in range(samples):
@@ -65,12 +96,12 @@ def train(X, Y, M, params, acts, deltas, losses, lr, rule):
             A, W, b, Z, S = (X, W1, b1, hin, hout) if layer == 0 else (hout, W2, b2, oin, out)
             for j in range(W.shape[1]):
                 for i in range(samples):
-                    z = 0.0
+                    z = zero
                     for k in range(W.shape[0]):
                         z += A[k, i] * W[k, j]
                     z += b[0, j]
                     Z[j, i] = z
-                    S[j, i] = 1.0 / (1.0 + _exp(-z))
+                    S[j, i] = one / (one + _exp(-z))
         if epochs == 0:
             return
         total = 0.0
@@ -83,18 +114,18 @@ def train(X, Y, M, params, acts, deltas, losses, lr, rule):
                     total += m * _log(q if t == 1.0 else 1.0 - q)
                 else:
                     total += m * (t * _log(q) + (1.0 - t) * _log(1.0 - q))
-                od[k, i] = ((p - t) if exact else (p - t) * (p * (1.0 - p))) * m
+                od[k, i] = ((p - t) if exact else (p - t) * (p * (one - p))) * m
         for j in range(hd.shape[0]):
             for i in range(samples):
-                d = 0.0
+                d = zero
                 for k in range(od.shape[0]):
                     d += od[k, i] * W2[j, k]
                 a = hout[j, i]
-                hd[j, i] = d * (a * (1.0 - a))
+                hd[j, i] = d * (a * (one - a))
         for layer in range(2):
             A, D, W, b = (hout, od, W2, b2) if layer == 0 else (X, hd, W1, b1)
             for j in range(D.shape[0]):
-                s = 0.0
+                s = 0.0  # sums over the samples in float64, as in every kernel
                 for i in range(samples):
                     s += D[j, i]
                 b[0, j] -= s * lr
