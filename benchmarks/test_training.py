@@ -59,10 +59,10 @@ def matmul_seconds(dtype):
 
 
 def beside_each_round(benchmark, w, setup):
-    """setup, also timing one matrix product before each round; their median goes in extra_info.
+    """setup, also timing the epoch's two products (matmul_seconds) before each round; their median goes in extra_info.
 
     This machine is shared: its throughput changes for minutes at a time, so
-    the report compares each workload with the product measured in the same
+    the report compares each workload with the products measured in the same
     minutes ("matmul_gflops"), not only with the matmul group of the run. The
     product is in the dtype the benchmark computes in (extra_info["dtype"]):
     float64 for the reference, whatever the workload's.
