@@ -36,7 +36,7 @@ OUTPUTS_BLAS = 2
 # rows through the block kernels on all cores, chunks of about
 # STREAM_CHUNK_WORK multiply-adds a thread's share.
 STREAM_MIN_WORK = 4_000_000
-STREAM_MAX_WIDTH = 512  # about where the row path starts to win (docs/design.md, "The plan")
+STREAM_MAX_WIDTH = 200
 STREAM_CHUNK_WORK = 1_000_000
 
 # Rows per block there: the block's two (rows x hidden) buffers stay near 16 MB.
