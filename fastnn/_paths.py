@@ -21,7 +21,9 @@ decides how many epochs each call runs.
 - BatchEpochs: mini-batches, rows gathered a block at a time.
 """
 
+import functools
 import math
+import queue
 import time
 
 import numba
@@ -393,7 +395,7 @@ class StreamEpochs:
     The rows are cut into chunks (stream_chunks), one thread's work each;
     each epoch adds the chunks' sums in chunk order, then updates the
     weights, so the result does not depend on the number of threads.
-    Memory beyond the data is a block per chunk.
+    Memory beyond the data is a block of buffers per thread.
     """
 
     def __init__(self, net, X, Y, binary, lr):
@@ -401,18 +403,29 @@ class StreamEpochs:
         self.n, (f, h, o) = X.shape[0], net._sizes()
         self.bounds = stream_chunks(self.n, (f, h, o))
         count, width = len(self.bounds), blocks(min(self.n, _config.MAX_BLOCK))[1]
-        self.buffers = [block_buffers((f, h, o), width, net.dtype) for _ in range(count)]
+        # A block of buffers for each thread running a chunk at once, not one
+        # for each chunk: the number of chunks grows with the rows.
+        self.block = functools.partial(block_buffers, (f, h, o), width, net.dtype)
+        self.free = queue.SimpleQueue()
         self.partials = tuple(arena([(count, f, h), (count, h), (count, h, o), (count, o)], np.dtype(np.float64)))
         self.chunk_losses, self.in_order = np.zeros(count), np.empty(0, np.int64)
         self.last_params = None
 
     def _chunk(self, c, first, stop):
-        (block, acts, deltas), params = self.buffers[c], self.net._params()
-        sums, loss = tuple(p[c] for p in self.partials), self.chunk_losses[c : c + 1]
-        loss[0] = 0.0
-        span = (first, stop, max(1, stop - first))  # one batch of the chunk's rows, not applied: its sums
-        stream.train_batches(self.X, self.Y, self.in_order, span, params, sums, block, acts, deltas, 0.0, self.rule, loss, False)
-        return loss[0]
+        try:
+            buffers = self.free.get_nowait()
+        except queue.Empty:  # one more thread than so far runs a chunk at once
+            buffers = self.block()
+        try:
+            (block, acts, deltas), params = buffers, self.net._params()
+            sums, loss = tuple(p[c] for p in self.partials), self.chunk_losses[c : c + 1]
+            loss[0] = 0.0
+            span = (first, stop, max(1, stop - first))  # one batch of the chunk's rows, not applied: its sums
+            stream.train_batches(self.X, self.Y, self.in_order, span, params, sums, block, acts, deltas, 0.0, self.rule, loss,
+                                 False)
+            return loss[0]
+        finally:
+            self.free.put(buffers)
 
     def run(self, losses, start, stop, interrupt):
         params, scale = self.net._params(), 1.0 / (self.n * self.net.output_size)
