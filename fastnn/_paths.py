@@ -395,7 +395,8 @@ class StreamEpochs:
     The rows are cut into chunks (stream_chunks), one thread's work each;
     each epoch adds the chunks' sums in chunk order, then updates the
     weights, so the result does not depend on the number of threads.
-    Memory beyond the data is a block of buffers per thread.
+    Memory beyond the data is a block of buffers per thread and each chunk's
+    gradient sums (float64, the size of the parameters).
     """
 
     def __init__(self, net, X, Y, binary, lr):
