@@ -21,7 +21,6 @@ decides how many epochs each call runs.
 - BatchEpochs: mini-batches, rows gathered a block at a time.
 """
 
-import functools
 import math
 import queue
 import time
@@ -138,7 +137,7 @@ class FewRowsEpochs:
     def __init__(self, net, X, Y, binary, lr):
         self.net, self.lr, self.rule = net, lr, _rule(net, binary)
         self.X, self.Y = _disk.in_memory(X), _disk.in_memory(Y)
-        self.n, (f, h, o) = X.shape[0], net._sizes()
+        self.n, (_, h, o) = X.shape[0], net._sizes()
         n = self.n
         self.buffers = tuple(arena([(n, h), (n, h), (n, o), (h,), (0, 0)], net.dtype))  # see rows.train
         self.last_params = tuple(np.empty_like(p) for p in net._params())  # the last epoch's, for its activations
@@ -404,12 +403,13 @@ class StreamEpochs:
         self.n, (f, h, o) = X.shape[0], net._sizes()
         self.bounds = stream_chunks(self.n, (f, h, o))
         count, width = len(self.bounds), blocks(min(self.n, _config.MAX_BLOCK))[1]
-        # A block of buffers for each thread running a chunk at once, not one
-        # for each chunk: the number of chunks grows with the rows.
-        self.block = functools.partial(block_buffers, (f, h, o), width, net.dtype)
+        # A block of buffers (and the loss's accumulator) for each thread
+        # running a chunk at once, not one for each chunk: the number of
+        # chunks grows with the rows.
+        self.block = lambda: (*block_buffers((f, h, o), width, net.dtype), np.zeros(1))
         self.free = queue.SimpleQueue()
         self.partials = tuple(arena([(count, f, h), (count, h), (count, h, o), (count, o)], np.dtype(np.float64)))
-        self.chunk_losses, self.in_order = np.zeros(count), np.empty(0, np.int64)
+        self.in_order = np.empty(0, np.int64)
         self.last_params = None
 
     def _chunk(self, c, first, stop):
@@ -418,8 +418,8 @@ class StreamEpochs:
         except queue.Empty:  # one more thread than so far runs a chunk at once
             buffers = self.block()
         try:
-            (block, acts, deltas), params = buffers, self.net._params()
-            sums, loss = tuple(p[c] for p in self.partials), self.chunk_losses[c : c + 1]
+            (block, acts, deltas, loss), params = buffers, self.net._params()
+            sums = tuple(p[c] for p in self.partials)
             loss[0] = 0.0
             span = (first, stop, max(1, stop - first))  # one batch of the chunk's rows, not applied: its sums
             stream.train_batches(self.X, self.Y, self.in_order, span, params, sums, block, acts, deltas, 0.0, self.rule, loss,

@@ -7,7 +7,6 @@ layers on many rows (a chunk of rows per thread), mini-batch training and
 prediction.
 """
 
-import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils

@@ -5,10 +5,10 @@ decides). There the packed kernels' tiles never fill and their vectorized
 exp and log have a handful of values to work on, while their code is most
 of the first run's wait. Here every loop takes one unit at a time, the two
 layers share one copy of the code (a loop over the layers: Numba types and
-lowers each copy anew), exp (expf in float32) and log are the C library's, each parameter is
-updated as its gradient is summed (no gradient sums), and the arrays are the
-packed layout's with its blocks side by side, ``(units, samples)``
-(``flat``): one index less in every loop. Its flags are EXACT's: without
+lowers each copy anew), exp (expf in float32) and log are the C library's,
+each parameter is updated as its gradient is summed (no gradient sums), and
+the arrays are the packed layout's with its blocks side by side, ``(units,
+samples)`` (``flat``): one index less in every loop. Its flags are EXACT's: without
 ``reassoc`` LLVM vectorizes no sum, which for a handful of values only made
 the code longer to compile (docs/design.md).
 """
