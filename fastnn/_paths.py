@@ -393,7 +393,8 @@ class StreamEpochs:
 
     The rows are cut into chunks (stream_chunks), one thread's work each;
     each epoch adds the chunks' sums in chunk order, then updates the
-    weights, so the result does not depend on the number of threads.
+    weights, so the result does not depend on the number of threads. No
+    chunk starts once Ctrl-C is pending, and that epoch is dropped whole.
     Memory beyond the data is a block of buffers per thread and each chunk's
     gradient sums (float64, the size of the parameters).
     """
@@ -412,7 +413,9 @@ class StreamEpochs:
         self.in_order = np.empty(0, np.int64)
         self.last_params = None
 
-    def _chunk(self, c, first, stop):
+    def _chunk(self, c, first, stop, interrupt):
+        if interrupt is not None and interrupt.pending:
+            return None  # no chunk starts after Ctrl-C: the epoch is dropped
         try:
             buffers = self.free.get_nowait()
         except queue.Empty:  # one more thread than so far runs a chunk at once
@@ -434,7 +437,10 @@ class StreamEpochs:
             if interrupt is not None and interrupt.pending:
                 return e  # the weights change only at an epoch's end
             before = tuple(p.copy() for p in params)  # for the activation attributes
-            total = sum(_threads.map_chunks(self._chunk, self.bounds))  # in chunk order
+            chunk_losses = _threads.map_chunks(lambda c, first, stop: self._chunk(c, first, stop, interrupt), self.bounds)
+            if None in chunk_losses:
+                return e  # cut short by Ctrl-C: the weights change only at an epoch's end
+            total = sum(chunk_losses)  # in chunk order
             rows.fold_chunk_sums(len(self.bounds), self.partials, self.net._sums, True)
             losses[e] = total * scale
             _math.apply_gradients(params, self.net._sums, self.lr)

@@ -13,7 +13,7 @@ import pytest
 from naive import XOR_X, XOR_Y
 
 import fastnn
-from fastnn import _config
+from fastnn import _config, _threads
 from fastnn._kernels import rows, stream, tiny
 
 CHILD = textwrap.dedent(
@@ -130,6 +130,30 @@ def test_ctrl_c_on_large_data_stops_between_blocks_of_rows(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         net.train(X, y, 1000, 1e-3, verbose=False)
     assert len(calls) == 6  # no block ran after the interrupt
+    assert net.loss_history.shape == (1,)
+    replay = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
+    np.testing.assert_array_equal(replay.train(X, y, 1, 1e-3, verbose=False), net.loss_history)
+    for name in ["weights_input_hidden", "bias_hidden", "weights_hidden_output", "bias_output", "output"]:
+        np.testing.assert_array_equal(getattr(net, name), getattr(replay, name), err_msg=name)
+
+
+def test_ctrl_c_on_narrow_layers_stops_between_chunks_of_rows(monkeypatch):
+    """The stream path starts no chunk of rows once Ctrl-C is pending: an epoch
+    of millions of rows is cut short, and dropped whole."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((8192, 3)), (rng.random((8192, 1)) < 0.5).astype(float)
+    monkeypatch.setattr(_config, "STREAM_MIN_WORK", 0)
+    monkeypatch.setattr(_config, "STREAM_CHUNK_WORK", 1)  # a block of 256 rows a chunk: 32 chunks an epoch
+    monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 10**12)  # all epochs in one call
+    # On the calling thread alone, so that the count is exact: a signal raised
+    # on a helper thread reaches the handler when the calling thread next runs
+    # Python, after its own chunk.
+    monkeypatch.setattr(_threads, "helpers", lambda: None)
+    calls = sigint_on_call(monkeypatch, stream, "train_batches", 36)  # the 4th chunk of epoch 1
+    net = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        net.train(X, y, 1000, 1e-3, verbose=False)
+    assert len(calls) == 36  # no chunk started after the interrupt
     assert net.loss_history.shape == (1,)
     replay = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
     np.testing.assert_array_equal(replay.train(X, y, 1, 1e-3, verbose=False), net.loss_history)
