@@ -83,14 +83,20 @@ def cases():
             got = train(net, X, Y, 20, 0.01, verbose=False)
             yield f"small 3 outputs {gradient} {np.dtype(dtype).name}", got + state(net)
 
-            # Large data: BLAS products and row kernels, three blocks of rows, many chunks.
+            # Large data: BLAS products and row kernels, blocks of rows, many chunks
+            # (hidden 64: layers too wide for the stream path).
             X, y = data(150_000, 10, dtype)
-            net = SimpleNeuralNetwork(10, 32, 1, seed=3, dtype=dtype, gradient=gradient)
+            net = SimpleNeuralNetwork(10, 64, 1, seed=3, dtype=dtype, gradient=gradient)
             got = train(net, X, y, 3, 1e-5, verbose=False)
             yield f"large {gradient} {np.dtype(dtype).name}", got + state(net) + [net.predict_proba(X)]
 
+            # Narrow layers on many rows: the stream path.
+            net = SimpleNeuralNetwork(10, 32, 1, seed=3, dtype=dtype, gradient=gradient)
+            got = train(net, X, y, 3, 1e-5, verbose=False)
+            yield f"narrow {gradient} {np.dtype(dtype).name}", got + state(net) + [net.predict_proba(X)]
+
             Y = np.hstack([y, 1 - y])
-            net = SimpleNeuralNetwork(10, 32, 2, seed=4, dtype=dtype, gradient=gradient)
+            net = SimpleNeuralNetwork(10, 64, 2, seed=4, dtype=dtype, gradient=gradient)
             got = train(net, X[:40_000], Y[:40_000], 2, 1e-5, verbose=False)
             yield f"large 2 outputs {gradient} {np.dtype(dtype).name}", got + state(net)
 

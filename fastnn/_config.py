@@ -32,11 +32,16 @@ TINY_WIDTH = 20
 OUTPUTS_BLAS = 2
 
 # Full-batch epochs of at least this many multiply-adds whose layers are
-# narrow (hidden x (inputs + outputs) at most STREAM_MAX_WIDTH) stream the
-# rows through the block kernels on all cores, chunks of about
-# STREAM_CHUNK_WORK multiply-adds a thread's share.
+# narrow (hidden x (inputs + outputs) at most STREAM_MAX_WIDTH) and whose
+# inputs are few (at most STREAM_MAX_INPUTS, and STREAM_INPUTS_PER_HIDDEN
+# per hidden unit) stream the rows through the block kernels on all cores,
+# chunks of about STREAM_CHUNK_WORK multiply-adds a thread's share. With
+# more inputs, gathering the rows and the block kernels' products cost
+# more than BLAS's on rows.
 STREAM_MIN_WORK = 4_000_000
-STREAM_MAX_WIDTH = 200
+STREAM_MAX_WIDTH = 512
+STREAM_MAX_INPUTS = 96
+STREAM_INPUTS_PER_HIDDEN = 32
 STREAM_CHUNK_WORK = 1_000_000
 
 # Rows per block there: the block's two (rows x hidden) buffers stay near 16 MB.

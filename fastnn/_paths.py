@@ -56,11 +56,15 @@ def plan(n, sizes):
     A block of the packed layout vectorizes over its samples: with fewer
     than FEW_ROWS of them its loops are too short, and with at least
     FEW_ROWS_HIDDEN hidden units the loops over units pay instead. Narrow
-    layers on many rows take "stream": BLAS is slow on them, and the block
-    kernels, gathering the rows a block at a time, are not.
+    layers with few inputs on many rows take "stream": BLAS is slow on
+    them, and the block kernels, gathering the rows a block at a time, are
+    not. Gathering costs by the input, the products by the unit: many
+    inputs to a few hidden units stay on rows.
     """
     f, h, o = sizes
-    if n * work_per_sample(sizes) >= _config.STREAM_MIN_WORK and h * (f + o) <= _config.STREAM_MAX_WIDTH:
+    narrow = h * (f + o) <= _config.STREAM_MAX_WIDTH
+    few_inputs = f <= min(_config.STREAM_MAX_INPUTS, _config.STREAM_INPUTS_PER_HIDDEN * h)
+    if n * work_per_sample(sizes) >= _config.STREAM_MIN_WORK and narrow and few_inputs:
         return "stream"
     if uses_rows(n, sizes):
         return "rows"

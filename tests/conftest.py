@@ -12,7 +12,8 @@ ROUTES = {
     "few": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=10**18, FEW_ROWS_HIDDEN=0, STREAM_MIN_WORK=10**18),
     # rows in place through the block kernels on all cores (many rows, narrow layers)
     # (forward stays on the packed kernels, as it does for such narrow layers at their default threshold)
-    "stream": dict(BLAS_MIN_WORK=10**18, STREAM_MIN_WORK=0, STREAM_MAX_WIDTH=10**18, STREAM_CHUNK_WORK=1, MAX_BLOCK=8),
+    "stream": dict(BLAS_MIN_WORK=10**18, STREAM_MIN_WORK=0, STREAM_MAX_WIDTH=10**18, STREAM_MAX_INPUTS=10**18,
+               STREAM_INPUTS_PER_HIDDEN=10**18, STREAM_CHUNK_WORK=1, MAX_BLOCK=8),
     # BLAS products with a row kernel between them (large data, one output)
     "blas": dict(BLAS_MIN_WORK=0, OUTPUTS_BLAS=10**18, STREAM_MIN_WORK=10**18),
     # BLAS products for the output layer too (large data, several outputs)
