@@ -43,6 +43,9 @@ STREAM_MAX_WIDTH = 512
 STREAM_MAX_INPUTS = 96
 STREAM_INPUTS_PER_HIDDEN = 32
 STREAM_CHUNK_WORK = 1_000_000
+# At most about this many chunks (larger ones on more rows): each keeps its
+# gradient sums, the size of the parameters, until the epoch's end.
+STREAM_MAX_CHUNKS = 256
 
 # Rows per block there: the block's two (rows x hidden) buffers stay near 16 MB.
 BLAS_BLOCK_ELEMENTS = 1 << 21

@@ -456,9 +456,16 @@ class StreamEpochs:
 
 
 def stream_chunks(n, sizes):
-    """[(first, stop)] of the chunks of n rows for StreamEpochs: whole blocks of MAX_BLOCK rows, about STREAM_CHUNK_WORK each."""
-    per = max(1, _config.STREAM_CHUNK_WORK // (_config.MAX_BLOCK * work_per_sample(sizes))) * _config.MAX_BLOCK
-    return even_chunks(n, per, _config.MAX_BLOCK)
+    """[(first, stop)] of the chunks of n rows for StreamEpochs: whole blocks of MAX_BLOCK rows, about STREAM_CHUNK_WORK each.
+
+    At most about STREAM_MAX_CHUNKS of them, larger ones on more rows:
+    each chunk keeps gradient sums the size of the parameters until the
+    epoch's end, and with one input they were as large as X itself.
+    """
+    block = _config.MAX_BLOCK
+    per = max(1, _config.STREAM_CHUNK_WORK // (block * work_per_sample(sizes))) * block
+    per = max(per, -(-n // (_config.STREAM_MAX_CHUNKS * block)) * block)
+    return even_chunks(n, per, block)
 
 
 # Mini-batches.
