@@ -117,43 +117,31 @@ def sigint_on_call(monkeypatch, module, name, call_number):
     return calls
 
 
-def test_ctrl_c_on_large_data_stops_between_blocks_of_rows(monkeypatch):
-    """The large-data path checks for Ctrl-C between blocks of rows: an epoch cut
-    short is dropped whole (the weights change only at an epoch's end)."""
+@pytest.mark.parametrize(
+    "settings, module, kernel, call",
+    [  # 4,096 rows of 3 inputs, hidden 8
+        (dict(BLAS_MIN_WORK=0, BLAS_BLOCK_ELEMENTS=1024 * 8), rows, "hidden_rows", 6),  # 4 blocks an epoch: epoch 1's 2nd
+        (dict(STREAM_MIN_WORK=0, STREAM_CHUNK_WORK=1), stream, "train_batches", 20),  # 16 chunks of 256 rows: epoch 1's 4th
+    ],
+    ids=["rows, between blocks", "stream, between chunks"],
+)
+def test_ctrl_c_on_many_rows_stops_within_an_epoch_and_drops_it(monkeypatch, settings, module, kernel, call):
+    """The row path checks for Ctrl-C between blocks of rows, the stream path
+    before each chunk: an epoch of millions of rows is cut short, and dropped
+    whole (the weights change only at an epoch's end)."""
     rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((4000, 3)), (rng.random((4000, 1)) < 0.5).astype(float)
-    monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
-    monkeypatch.setattr(_config, "BLAS_BLOCK_ELEMENTS", 1000 * 8)  # 1,000 rows a block: 4 blocks an epoch
-    monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 10**12)  # all epochs in one chunk
-    calls = sigint_on_call(monkeypatch, rows, "hidden_rows", 6)  # the 2nd block of epoch 1
-    net = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
-    with pytest.raises(KeyboardInterrupt):
-        net.train(X, y, 1000, 1e-3, verbose=False)
-    assert len(calls) == 6  # no block ran after the interrupt
-    assert net.loss_history.shape == (1,)
-    replay = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
-    np.testing.assert_array_equal(replay.train(X, y, 1, 1e-3, verbose=False), net.loss_history)
-    for name in ["weights_input_hidden", "bias_hidden", "weights_hidden_output", "bias_output", "output"]:
-        np.testing.assert_array_equal(getattr(net, name), getattr(replay, name), err_msg=name)
-
-
-def test_ctrl_c_on_narrow_layers_stops_between_chunks_of_rows(monkeypatch):
-    """The stream path starts no chunk of rows once Ctrl-C is pending: an epoch
-    of millions of rows is cut short, and dropped whole."""
-    rng = np.random.default_rng(0)
-    X, y = rng.standard_normal((8192, 3)), (rng.random((8192, 1)) < 0.5).astype(float)
-    monkeypatch.setattr(_config, "STREAM_MIN_WORK", 0)
-    monkeypatch.setattr(_config, "STREAM_CHUNK_WORK", 1)  # a block of 256 rows a chunk: 32 chunks an epoch
-    monkeypatch.setattr(_config, "FIRST_CHUNK_WORK", 10**12)  # all epochs in one call
+    X, y = rng.standard_normal((4096, 3)), (rng.random((4096, 1)) < 0.5).astype(float)
+    for name, value in dict(settings, FIRST_CHUNK_WORK=10**12).items():  # all epochs in one call
+        monkeypatch.setattr(_config, name, value)
     # On the calling thread alone, so that the count is exact: a signal raised
     # on a helper thread reaches the handler when the calling thread next runs
     # Python, after its own chunk.
     monkeypatch.setattr(_threads, "helpers", lambda: None)
-    calls = sigint_on_call(monkeypatch, stream, "train_batches", 36)  # the 4th chunk of epoch 1
+    calls = sigint_on_call(monkeypatch, module, kernel, call)
     net = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
     with pytest.raises(KeyboardInterrupt):
         net.train(X, y, 1000, 1e-3, verbose=False)
-    assert len(calls) == 36  # no chunk started after the interrupt
+    assert len(calls) == call  # nothing started after the interrupt
     assert net.loss_history.shape == (1,)
     replay = fastnn.SimpleNeuralNetwork(3, 8, 1, seed=0)
     np.testing.assert_array_equal(replay.train(X, y, 1, 1e-3, verbose=False), net.loss_history)
