@@ -43,9 +43,12 @@ STREAM_MAX_WIDTH = 512
 STREAM_MAX_INPUTS = 96
 STREAM_INPUTS_PER_HIDDEN = 32
 STREAM_CHUNK_WORK = 1_000_000
-# At most about this many chunks (larger ones on more rows): each keeps its
-# gradient sums, the size of the parameters, until the epoch's end.
+# On more rows, chunks of the epoch's work over STREAM_MAX_CHUNKS, up to
+# STREAM_MAX_CHUNK_WORK: each chunk is a dispatch from Python and keeps its
+# gradient sums (the size of the parameters) until the epoch's end, and
+# Ctrl-C waits for the chunks running (about 10 ms at the most here).
 STREAM_MAX_CHUNKS = 256
+STREAM_MAX_CHUNK_WORK = 8_000_000
 
 # Rows per block there: the block's two (rows x hidden) buffers stay near 16 MB.
 BLAS_BLOCK_ELEMENTS = 1 << 21

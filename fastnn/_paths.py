@@ -456,15 +456,17 @@ class StreamEpochs:
 
 
 def stream_chunks(n, sizes):
-    """[(first, stop)] of the chunks of n rows for StreamEpochs: whole blocks of MAX_BLOCK rows, about STREAM_CHUNK_WORK each.
+    """[(first, stop)] of the chunks of n rows for StreamEpochs: whole blocks of MAX_BLOCK rows.
 
-    At most about STREAM_MAX_CHUNKS of them, larger ones on more rows:
-    each chunk keeps gradient sums the size of the parameters until the
-    epoch's end, and with one input they were as large as X itself.
+    Each of STREAM_CHUNK_WORK multiply-adds at least, STREAM_MAX_CHUNK_WORK
+    at most, and of the epoch's work over STREAM_MAX_CHUNKS between: every
+    chunk costs a dispatch from Python and keeps gradient sums the size of
+    the parameters until the epoch's end, and Ctrl-C waits for the chunks
+    running.
     """
-    block = _config.MAX_BLOCK
-    per = max(1, _config.STREAM_CHUNK_WORK // (block * work_per_sample(sizes))) * block
-    per = max(per, -(-n // (_config.STREAM_MAX_CHUNKS * block)) * block)
+    block, work = _config.MAX_BLOCK, work_per_sample(sizes)
+    target = min(max(_config.STREAM_CHUNK_WORK, n * work // _config.STREAM_MAX_CHUNKS), _config.STREAM_MAX_CHUNK_WORK)
+    per = max(1, target // (block * work)) * block
     return even_chunks(n, per, block)
 
 
