@@ -35,7 +35,7 @@ OUTPUTS_BLAS = 2
 # narrow (hidden x (inputs + outputs) at most STREAM_MAX_WIDTH) and whose
 # inputs are few (at most STREAM_MAX_INPUTS, and STREAM_INPUTS_PER_HIDDEN
 # per hidden unit) stream the rows through the block kernels on all cores,
-# chunks of about STREAM_CHUNK_WORK multiply-adds a thread's share. With
+# in chunks of at least about STREAM_CHUNK_WORK multiply-adds. With
 # more inputs, gathering the rows and the block kernels' products cost
 # more than BLAS's on rows.
 STREAM_MIN_WORK = 4_000_000

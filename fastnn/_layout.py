@@ -69,9 +69,10 @@ def row_chunks(m, hidden_size, input_size):
 def even_chunks(m, per, multiple=1):
     """[(first, stop)] of m rows cut into chunks of about `per` rows, of equal sizes rounded up to a multiple of `multiple`.
 
-    An even number of chunks (unless one), so that two threads get equal
-    shares. The cut depends on the sizes alone, never on the number of
-    threads.
+    An even number of chunks of equal size (unless one), so that two threads
+    get equal shares, before the size is rounded up to `multiple`: then the
+    last chunk is shorter and the count can come out odd. The cut depends on
+    the sizes alone, never on the number of threads.
     """
     count = -(-m // per)
     count += count % 2 if count > 1 else 0

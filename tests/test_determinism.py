@@ -24,7 +24,7 @@ CHILD = textwrap.dedent(
     _config.CHUNK_ELEMENTS = 64 * 250  # 250 rows a chunk at hidden 64: four chunks a block, over the threads
     digest = hashlib.sha256()
     rng = np.random.default_rng(0)
-    _config.STREAM_CHUNK_WORK = 20_000  # about 4 blocks of rows a chunk below
+    _config.STREAM_CHUNK_WORK = 20_000  # at 100,000 x 5, hidden 8: a block of rows a chunk, 391 chunks
     for n, f, h, o, dtype, kwargs in [
         (300, 5, 8, 1, np.float64, {}),                      # block kernels
         (8, 5, 32, 1, np.float32, {}),                       # a few rows
