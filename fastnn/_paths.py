@@ -438,12 +438,10 @@ class StreamEpochs:
     def run(self, losses, start, stop, interrupt):
         params, scale = self.net._params(), 1.0 / (self.n * self.net.output_size)
         for e in range(start, stop):
-            if interrupt is not None and interrupt.pending:
-                return e  # the weights change only at an epoch's end
             before = tuple(p.copy() for p in params)  # for the activation attributes
             chunk_losses = _threads.map_chunks(lambda c, first, stop: self._chunk(c, first, stop, interrupt), self.bounds)
             if None in chunk_losses:
-                return e  # cut short by Ctrl-C: the weights change only at an epoch's end
+                return e  # Ctrl-C: the weights change only at an epoch's end
             total = sum(chunk_losses)  # in chunk order
             rows.fold_chunk_sums(len(self.bounds), self.partials, self.net._sums, True)
             losses[e] = total * scale
@@ -458,8 +456,8 @@ class StreamEpochs:
 def stream_chunks(n, sizes):
     """[(first, stop)] of the chunks of n rows for StreamEpochs: whole blocks of MAX_BLOCK rows.
 
-    Each of STREAM_CHUNK_WORK multiply-adds at least, STREAM_MAX_CHUNK_WORK
-    at most, and of the epoch's work over STREAM_MAX_CHUNKS between: every
+    Each of about the epoch's work over STREAM_MAX_CHUNKS multiply-adds, but
+    about STREAM_CHUNK_WORK at least and STREAM_MAX_CHUNK_WORK at most: every
     chunk costs a dispatch from Python and keeps gradient sums the size of
     the parameters until the epoch's end, and Ctrl-C waits for the chunks
     running.
