@@ -209,14 +209,22 @@ def matrix(name, value, n_cols, cols_what, n_rows=None):
     return arr
 
 
+def _in_slices(arr):
+    """The 2-D arr in slices of whole rows, about 2**20 values each: a check over large data needs little memory."""
+    step = max(1, (1 << 20) // max(1, arr.shape[1]))
+    return (arr[i : i + step] for i in range(0, arr.shape[0], step))
+
+
+def _all_binary(arr):
+    """Whether every value of the 2-D arr is 0 or 1."""
+    return all(bool(np.all((part == 0) | (part == 1))) for part in _in_slices(arr))
+
+
 def _check_finite(name, came, converted, dtype):
     # Integers and bools are finite in float32 too; floats may not be.
     if came.dtype.kind != "f":
         return
-    flat = converted.reshape(-1)  # a view: converted is C-ordered
-    # A slice at a time, so that checking large data needs little memory.
-    step = 1 << 20
-    if not all(np.isfinite(flat[i : i + step]).all() for i in range(0, flat.size, step)):
+    if not all(np.isfinite(part).all() for part in _in_slices(converted)):
         raise ValueError(f"{name} must be finite in {dtype}, got NaN or infinity")
 
 
@@ -264,7 +272,7 @@ def targets(y, n_rows, output_size, dtype):
     if low < 0 or high > 1:
         raise ValueError(f"y must hold targets in [0, 1], got values from {low} to {high}")
     if all_binary is None:
-        binary = kind in "biu" or bool(np.all((Y == 0) | (Y == 1)))
+        binary = kind in "biu" or _all_binary(Y)
     else:
         binary = kind in "biu" or all_binary
     return Y, binary
@@ -273,7 +281,7 @@ def targets(y, n_rows, output_size, dtype):
 def labels(y, n_rows, output_size):
     """Checked 0/1 labels, as they came (for score)."""
     arr = matrix("y", y, output_size, "output_size", n_rows=n_rows)
-    if not np.all((arr == 0) | (arr == 1)):
+    if not _all_binary(arr):
         raise ValueError("y must hold labels 0 or 1 to be scored, got other values")
     return arr
 

@@ -73,3 +73,22 @@ def test_minibatch_training_and_prediction_read_X_in_place():
     peak = traced_peak(lambda: net.predict_proba(X))
     # The output, and one block of hidden values (at most 2**21 of them): no copy of X.
     assert peak < len(X) * 4 + 2**21 * 4 + 1e6 < X.nbytes, f"peak {peak / 1e6:.1f} MB"
+
+
+def test_checking_wide_targets_holds_no_array_their_size():
+    """Whether 100,000 x 64 targets (51 MB) are all 0 or 1 was one test over
+    the whole of them: two boolean arrays of 6.4 MB and their union, a peak
+    of 12.8 MB (at 4,000,000 rows and 511 outputs, 4 GB). Checked a slice of
+    rows at a time, for train and for score alike, it stays near 2 MB."""
+    from fastnn import _validation as check
+
+    Y = (np.random.default_rng(0).random((100_000, 64)) > 0.5).astype(np.float64)
+    float64 = np.dtype(np.float64)
+    for call in (lambda: check.targets(Y, len(Y), 64, float64), lambda: check.labels(Y, len(Y), 64)):
+        peak = traced_peak(call)
+        assert peak < 3e6, f"peak {peak / 1e6:.1f} MB"
+    assert check.targets(Y, len(Y), 64, float64)[1]  # all 0 or 1: binary
+    Y[-1, -1] = 0.5  # in the last slice
+    assert not check.targets(Y, len(Y), 64, float64)[1]
+    with pytest.raises(ValueError, match="labels 0 or 1"):
+        check.labels(Y, len(Y), 64)
