@@ -28,6 +28,14 @@ FEW_ROWS_HIDDEN = 16
 TINY_ROWS = 8
 TINY_WIDTH = 20
 
+# From this many multiply-adds and sigmoids per epoch (n_samples x
+# _paths.work_per_sample), packed.train cuts the blocks into PACKED_CHUNKS
+# chunks, which the helper threads share with the caller inside the compiled
+# call: they wait for each other at each epoch's update, spinning, so no
+# thread sleeps between epochs.
+PACKED_SPLIT_WORK = 40_000
+PACKED_CHUNKS = 2
+
 # From this many outputs the row path's output layer is BLAS products as well.
 OUTPUTS_BLAS = 2
 

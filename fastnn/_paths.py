@@ -110,6 +110,12 @@ class PackedEpochs:
         self.X, self.Y, self.M = pack(X), pack(Y), mask(self.n, net.dtype)
         self.acts, self.deltas = _packed_buffers(net._params(), self.n)
         self.kept = None  # tiny.epochs keeps no outputs
+        self.chunks = packed_chunks(self.n, net._sizes()) if self.kernel is packed.train else whole_blocks(self.n)
+        count = len(self.chunks) - 1
+        sums = net._sums
+        # Chunk c's gradient contributions: parts[c] (the sums themselves for one chunk).
+        self.parts = tuple(s[None] for s in sums) if count == 1 else tuple(
+            arena([(count, *s.shape) for s in sums], np.dtype(np.float64)))
         if self.kernel is packed.train:
             # The outputs of up to 256 epochs (at most 2**16 values) are kept and
             # their losses computed together (see packed.train).
@@ -121,10 +127,14 @@ class PackedEpochs:
             self.kept = (kept.reshape(-1), ytile.reshape(-1), mtile.reshape(-1))
 
     def run(self, losses, start, stop, interrupt):
-        self.kernel(
-            self.X, self.Y, self.M, self.net._params(), self.net._sums, self.acts, self.deltas, self.kept,
-            losses[start:stop], self.lr, self.rule,
-        )
+        args = (self.X, self.Y, self.M, self.net._params(), self.parts, self.acts, self.deltas, self.kept,
+                losses[start:stop], self.lr, self.rule)
+        if len(self.chunks) == 2:
+            self.kernel(*args, (self.chunks, np.zeros(4, np.int64), True))
+        else:  # the helpers take chunks beside this thread, inside the compiled call
+            state = np.zeros(4, np.int64)
+            _threads.alongside(lambda: self.kernel(*args, (self.chunks, state, True)),
+                               lambda: self.kernel(*args, (self.chunks, state, False)))
         return stop
 
     def keep_activations(self):
@@ -158,6 +168,21 @@ class FewRowsEpochs:
         self.net._keep(forward_packed(self.X, self.last_params))
 
 
+def whole_blocks(n):
+    """packed.train's chunks for n samples as one: block bounds [0, n_blocks]."""
+    return np.array([0, blocks(n)[0]], np.int64)
+
+
+def packed_chunks(n, sizes):
+    """packed.train's chunks for n samples: block bounds [0, ..., n_blocks], PACKED_CHUNKS chunks from PACKED_SPLIT_WORK.
+
+    They depend on the shape alone, never on the number of threads.
+    """
+    n_blocks = blocks(n)[0]
+    count = min(n_blocks, _config.PACKED_CHUNKS) if n * work_per_sample(sizes) >= _config.PACKED_SPLIT_WORK else 1
+    return np.array([n_blocks * c // count for c in range(count + 1)], np.int64)
+
+
 def forward_packed(X, params):
     """The activations (hin, hout, oin, out) of rows X for `params`, by training's kernel (small_kernel) with no epoch."""
     n, X = X.shape[0], _disk.in_memory(X)
@@ -165,10 +190,11 @@ def forward_packed(X, params):
     # Only X, the weights and the activations are used; the other arguments
     # are empty, of the types of training's, so that no other variant is compiled.
     unused, none = np.empty(0), np.empty((0, 0))
+    parts = (np.empty((1, 0, 0)), np.empty((1, 0)), np.empty((1, 0, 0)), np.empty((1, 0)))
     lo, hi = _clip_bounds(params[0].dtype)
     small_kernel(n, (params[0].shape[0], *params[2].shape))(
-        pack(X), acts[3], acts[3], params, (none, unused, none, unused), acts, deltas, (unused,) * 3, unused, 0.0,
-        (lo, hi, True, False),
+        pack(X), acts[3], acts[3], params, parts, acts, deltas, (unused,) * 3, unused, 0.0, (lo, hi, True, False),
+        (whole_blocks(n), np.zeros(4, np.int64), True),
     )
     return tuple(unpack(a, n) for a in acts)
 

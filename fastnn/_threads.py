@@ -175,6 +175,29 @@ def map_chunks(work, bounds):
     return results
 
 
+def alongside(lead, help):
+    """lead() on this thread, and help() on each helper thread meanwhile if they are free; lead()'s result.
+
+    Returns once every helper that started help() has returned: help()
+    must return soon after lead() does (it may start late, or not at all).
+    """
+    pool = helpers()
+    if pool is None:
+        return lead()
+    caller, led = threading.get_ident(), []
+
+    def work(c, first, stop):
+        if threading.get_ident() != caller:
+            return help()
+        if not led:  # the caller may take another share once lead() is done: nothing is left for it
+            led.append(lead())
+        return None
+
+    if pool.map(work, [(0, 0)] * (pool.count + 1)) is None:  # the helpers are busy (another training)
+        return lead()
+    return led[0]
+
+
 @contextlib.contextmanager
 def one_blas_thread():
     """NumPy's BLAS runs each product on one thread meanwhile (threadpoolctl).

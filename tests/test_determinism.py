@@ -27,6 +27,8 @@ CHILD = textwrap.dedent(
     _config.STREAM_CHUNK_WORK = 20_000  # at 100,000 x 5, hidden 8: a block of rows a chunk, 391 chunks
     for n, f, h, o, dtype, kwargs in [
         (300, 5, 8, 1, np.float64, {}),                      # block kernels
+        (1000, 20, 32, 1, np.float64, {}),                   # block kernels, two chunks of blocks on the threads
+        (2000, 16, 16, 10, np.float32, {}),
         (8, 5, 32, 1, np.float32, {}),                       # a few rows
         (6000, 40, 64, 1, np.float64, {}),                   # BLAS products, six blocks of rows, in chunks
         (6000, 40, 64, 1, np.float32, {"gradient": "exact"}),

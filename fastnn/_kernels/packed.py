@@ -17,8 +17,8 @@ run's compile time, so each helper has one call site per kernel where it can.
 """
 
 from .._config import INLINE, NJIT
-from . import jit
-from ._math import _sigmoid, _sigmoid_derivative, _zero, apply_gradients, loss_term, output_delta, zero_sums
+from . import _atomic, jit
+from ._math import _sigmoid, _sigmoid_derivative, _zero, add_sums, apply_gradients, loss_term, output_delta, zero_sums
 
 
 # _product and _row_products are the largest code of the block kernels and
@@ -236,9 +236,43 @@ def _kept_losses(kept, count, per, rule, scale, losses, first):
         losses[first + s] = -total * scale
 
 
+# The counters of a call of train on several threads (its team's `state`):
+# tickets taken, chunks done, epochs whose update is made, whether the leader
+# has started. A helper waits at most _PATIENCE reads (tens of ms) for the
+# leader to start: it never does if anything raises before its call.
+_TAKEN, _DONE, _UPDATED, _STARTED = 0, 1, 2, 3
+_PATIENCE = 10_000_000
+
+
 @jit(**NJIT)
-def train(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule):
+def _chunk(X, Y, M, params, parts, acts, deltas, rule, chunks, c, backward):
+    """The blocks of chunk c: their forward pass, and with `backward` their gradient contributions to parts[c].
+
+    parts[0] starts each epoch at 0 (apply_gradients leaves it so), the
+    other chunks' parts are set to 0 here. A function of its own, not
+    inlined: train calls it from three places, and the block helpers are
+    then compiled once.
+    """
+    sums = (parts[0][c], parts[1][c], parts[2][c], parts[3][c])
+    if backward and c > 0:
+        zero_sums(sums)
+    for blk in range(chunks[c], chunks[c + 1]):
+        forward_block(X, params, acts, blk)
+        if backward:
+            gradient_block(X, Y, M, params[2], acts[1], acts[3], deltas, sums, rule[3], blk)
+
+
+@jit(**NJIT)
+def train(X, Y, M, params, parts, acts, deltas, kept, losses, lr, rule, team):
     """len(losses) full-batch epochs; losses[e] is the mean loss before epoch e's update.
+
+    The blocks are cut into chunks (team = (chunks, state, leader): chunk c
+    is blocks chunks[c] to chunks[c + 1]), whose gradient contributions go
+    to parts[c], added in chunk order into parts[0] at the epoch's end, then
+    applied. One thread, the leader, runs every call; other threads may run
+    it beside it with leader False and the same arguments, and take chunks
+    too (_helpers). The chunks depend on the shape alone, so the result is
+    the same with any number of threads.
 
     With no epoch (len(losses) == 0), only the forward pass: this is what
     forward() runs, so that the tutorial's script (train, then forward)
@@ -255,26 +289,41 @@ def train(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule):
     would also need care: under FASTMATH, "nsz" with "reassoc" lets LLVM
     rewrite np.isfinite(w - g * lr) to True.)
     """
-    epochs = losses.shape[0]
+    chunks, state, leader = team
+    epochs, count = losses.shape[0], chunks.shape[0] - 1
+    if not leader:
+        _helpers(X, Y, M, params, parts, acts, deltas, rule, chunks, state, epochs)
+        return
+    if epochs == 0:
+        for c in range(count):
+            _chunk(X, Y, M, params, parts, acts, deltas, rule, chunks, c, False)
+        return
     out = acts[3]
-    count = 0.0  # M.sum(), written out: the array method costs compile time
+    samples = 0.0  # M.sum(), written out: the array method costs compile time
     for blk in range(M.shape[1]):
         for i in range(M.shape[2]):
-            count += M[0, blk, i]
-    scale = 1.0 / (count * out.shape[0]) if epochs > 0 else 0.0
+            samples += M[0, blk, i]
+    scale = 1.0 / (samples * out.shape[0])
     flat = out.reshape(-1)
     per = flat.shape[0]
     slots = kept[0].shape[0] // per
     first = 0
-    if epochs > 0:
-        zero_sums(sums)  # then apply_gradients sets them back to 0 after each epoch
-    for e in range(max(epochs, 1)):  # one call site of each helper: every inlined copy costs compile time
-        for blk in range(X.shape[1]):
-            forward_block(X, params, acts, blk)
-            if epochs > 0:
-                gradient_block(X, Y, M, params[2], acts[1], out, deltas, sums, rule[3], blk)
-        if epochs == 0:
-            return
+    sums = (parts[0][0], parts[1][0], parts[2][0], parts[3][0])
+    zero_sums(sums)  # then apply_gradients sets them back to 0 after each epoch
+    _atomic.fetch_add(state, _STARTED, 1)
+    for e in range(epochs):
+        end = (e + 1) * count
+        while True:  # this epoch's tickets that no helper has taken
+            taken = _atomic.load(state, _TAKEN)
+            if taken >= end:
+                break
+            if _atomic.compare_exchange(state, _TAKEN, taken, taken + 1):
+                _chunk(X, Y, M, params, parts, acts, deltas, rule, chunks, taken - e * count, True)
+                _atomic.fetch_add(state, _DONE, 1)
+        while _atomic.load(state, _DONE) < end:  # a helper's chunk: a fraction of an epoch
+            pass
+        for c in range(1, count):
+            add_sums(sums, (parts[0][c], parts[1][c], parts[2][c], parts[3][c]))
         base = (e - first) * per
         for j in range(per):
             kept[0][base + j] = flat[j]
@@ -282,3 +331,29 @@ def train(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule):
         if e - first == slots - 1 or e == epochs - 1:
             _kept_losses(kept, e - first + 1, per, rule, scale, losses, first)
             first = e + 1
+        _atomic.fetch_add(state, _UPDATED, 1)  # epoch e + 1's chunks may start
+
+
+@jit(**INLINE)
+def _helpers(X, Y, M, params, parts, acts, deltas, rule, chunks, state, epochs):
+    """A helper's share of train: ticket t is chunk t % count of epoch t // count, run once epoch t // count may start.
+
+    The leader takes the tickets of its own epoch only, so it never waits
+    for an epoch it has not started; a helper that takes a ticket past the
+    last epoch returns, as one that comes after the call is done. A helper
+    takes none before the leader has started, which it then finishes.
+    """
+    count, waited = chunks.shape[0] - 1, 0
+    while _atomic.load(state, _STARTED) == 0:
+        waited += 1
+        if waited == _PATIENCE:
+            return
+    while True:
+        ticket = _atomic.fetch_add(state, _TAKEN, 1)
+        e = ticket // count
+        if e >= epochs:
+            return
+        while _atomic.load(state, _UPDATED) < e:  # the leader is updating the weights
+            pass
+        _chunk(X, Y, M, params, parts, acts, deltas, rule, chunks, ticket - e * count, True)
+        _atomic.fetch_add(state, _DONE, 1)

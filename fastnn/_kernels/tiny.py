@@ -60,8 +60,8 @@ def flat(packed):
     return packed.reshape(packed.shape[0], -1)
 
 
-def epochs(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule):
-    """packed.train's call, run by train: the arrays made flat; `sums` and `kept` are not used (train keeps no sums)."""
+def epochs(X, Y, M, params, parts, acts, deltas, kept, losses, lr, rule, team):
+    """packed.train's call, run by train on this thread: the arrays made flat; `parts`, `kept` and `team` are not used (train keeps no sums)."""
     train(flat(X), flat(Y), flat(M), params, tuple(map(flat, acts)), tuple(map(flat, deltas)), losses, lr, rule)
 
 
