@@ -29,12 +29,12 @@ TINY_ROWS = 8
 TINY_WIDTH = 20
 
 # From this many multiply-adds and sigmoids per epoch (n_samples x
-# _paths.work_per_sample), packed.train cuts the blocks into PACKED_CHUNKS
-# chunks, which the helper threads share with the caller inside the compiled
-# call: they wait for each other at each epoch's update, spinning, so no
+# _paths.work_per_sample), packed.train's blocks are shared by the helper
+# threads and the caller inside the compiled call: they wait for each other
+# at each epoch's update, spinning a while before they yield the core, so no
 # thread sleeps between epochs.
 PACKED_SPLIT_WORK = 40_000
-PACKED_CHUNKS = 2
+PACKED_CHUNK_WORK = 100_000
 
 # From this many outputs the row path's output layer is BLAS products as well.
 OUTPUTS_BLAS = 2

@@ -130,11 +130,11 @@ class PackedEpochs:
         args = (self.X, self.Y, self.M, self.net._params(), self.parts, self.acts, self.deltas, self.kept,
                 losses[start:stop], self.lr, self.rule)
         if len(self.chunks) == 2:
-            self.kernel(*args, (self.chunks, np.zeros(4, np.int64), True))
+            self.kernel(*args, (self.chunks, np.zeros(packed.STATE, np.int64), True))
         else:  # the helpers take chunks beside this thread, inside the compiled call
-            state = np.zeros(4, np.int64)
+            state = np.zeros(packed.STATE, np.int64)
             _threads.alongside(lambda: self.kernel(*args, (self.chunks, state, True)),
-                               lambda: self.kernel(*args, (self.chunks, state, False)))
+                               lambda: self.kernel(*args, (self.chunks, state, False)), len(self.chunks) - 2)
         return stop
 
     def keep_activations(self):
@@ -174,12 +174,17 @@ def whole_blocks(n):
 
 
 def packed_chunks(n, sizes):
-    """packed.train's chunks for n samples: block bounds [0, ..., n_blocks], PACKED_CHUNKS chunks from PACKED_SPLIT_WORK.
+    """packed.train's chunks for n samples, as block bounds: one chunk under PACKED_SPLIT_WORK, else an even number of about PACKED_CHUNK_WORK.
 
-    They depend on the shape alone, never on the number of threads.
+    Small chunks, so that the threads stay even and a thread held up holds
+    little of an epoch; an even number, for two cores. They depend on the
+    shape alone, never on the number of threads.
     """
-    n_blocks = blocks(n)[0]
-    count = min(n_blocks, _config.PACKED_CHUNKS) if n * work_per_sample(sizes) >= _config.PACKED_SPLIT_WORK else 1
+    n_blocks, work = blocks(n)[0], n * work_per_sample(sizes)
+    if work < _config.PACKED_SPLIT_WORK or n_blocks < 2:
+        return whole_blocks(n)
+    count = max(2, work // _config.PACKED_CHUNK_WORK)
+    count = min(n_blocks, count + count % 2)
     return np.array([n_blocks * c // count for c in range(count + 1)], np.int64)
 
 
@@ -194,7 +199,7 @@ def forward_packed(X, params):
     lo, hi = _clip_bounds(params[0].dtype)
     small_kernel(n, (params[0].shape[0], *params[2].shape))(
         pack(X), acts[3], acts[3], params, parts, acts, deltas, (unused,) * 3, unused, 0.0, (lo, hi, True, False),
-        (whole_blocks(n), np.zeros(4, np.int64), True),
+        (whole_blocks(n), np.zeros(packed.STATE, np.int64), True),
     )
     return tuple(unpack(a, n) for a in acts)
 

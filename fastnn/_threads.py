@@ -175,14 +175,15 @@ def map_chunks(work, bounds):
     return results
 
 
-def alongside(lead, help):
-    """lead() on this thread, and help() on each helper thread meanwhile if they are free; lead()'s result.
+def alongside(lead, help, most):
+    """lead() on this thread, and help() meanwhile on at most `most` helper threads if they are free; lead()'s result.
 
     Returns once every helper that started help() has returned: help()
-    must return soon after lead() does (it may start late, or not at all).
+    must return soon after lead() does (it may start late, or not at all,
+    and may give up before lead() starts: then lead() runs after them).
     """
     pool = helpers()
-    if pool is None:
+    if pool is None or most < 1:
         return lead()
     caller, led = threading.get_ident(), []
 
@@ -193,9 +194,9 @@ def alongside(lead, help):
             led.append(lead())
         return None
 
-    if pool.map(work, [(0, 0)] * (pool.count + 1)) is None:  # the helpers are busy (another training)
+    if pool.map(work, [(0, 0)] * (min(pool.count, most) + 1)) is None:  # the helpers are busy (another training)
         return lead()
-    return led[0]
+    return led[0] if led else lead()  # the helpers took every share, having waited for lead() in vain
 
 
 @contextlib.contextmanager

@@ -237,11 +237,30 @@ def _kept_losses(kept, count, per, rule, scale, losses, first):
 
 
 # The counters of a call of train on several threads (its team's `state`):
-# tickets taken, chunks done, epochs whose update is made, whether the leader
-# has started. A helper waits at most _PATIENCE reads (tens of ms) for the
-# leader to start: it never does if anything raises before its call.
-_TAKEN, _DONE, _UPDATED, _STARTED = 0, 1, 2, 3
-_PATIENCE = 10_000_000
+# tickets taken (ticket t is chunk t % count of epoch t // count), chunks
+# done, epochs whose update is made, whether the leader has started, whether
+# the helpers are to stop.
+# A helper waits at most _PATIENCE ns for the leader to start: it never does
+# if anything raises before its call. The leader stops the helpers once it
+# has waited _RETIRE ns for one of their chunks (a few times a chunk's
+# time): that helper is held up (more threads busy than cores), and would
+# hold up every epoch.
+_TAKEN, _DONE, _UPDATED, _STARTED, _RETIRED = 0, 1, 2, 3, 4
+STATE = 5
+_PATIENCE = 50_000_000
+_RETIRE = 2_000_000
+_FOREVER = -1  # no limit: what is waited for is under way
+
+
+@jit(**INLINE)
+def _claim(state, e, count):
+    """A ticket of epoch e that nobody has taken, or -1 if none is left."""
+    while True:
+        taken = _atomic.load(state, _TAKEN)
+        if taken >= (e + 1) * count:
+            return -1
+        if _atomic.compare_exchange(state, _TAKEN, taken, taken + 1):
+            return taken
 
 
 @jit(**NJIT)
@@ -314,14 +333,14 @@ def train(X, Y, M, params, parts, acts, deltas, kept, losses, lr, rule, team):
     for e in range(epochs):
         end = (e + 1) * count
         while True:  # this epoch's tickets that no helper has taken
-            taken = _atomic.load(state, _TAKEN)
-            if taken >= end:
+            ticket = _claim(state, e, count)
+            if ticket < 0:
                 break
-            if _atomic.compare_exchange(state, _TAKEN, taken, taken + 1):
-                _chunk(X, Y, M, params, parts, acts, deltas, rule, chunks, taken - e * count, True)
-                _atomic.fetch_add(state, _DONE, 1)
-        while _atomic.load(state, _DONE) < end:  # a helper's chunk: a fraction of an epoch
-            pass
+            _chunk(X, Y, M, params, parts, acts, deltas, rule, chunks, ticket - e * count, True)
+            _atomic.fetch_add(state, _DONE, 1)
+        if not _atomic.wait_for(state, _DONE, end, _RETIRE):  # the chunks a helper is running
+            _atomic.fetch_add(state, _RETIRED, 1)
+            _atomic.wait_for(state, _DONE, end, _FOREVER)
         for c in range(1, count):
             add_sums(sums, (parts[0][c], parts[1][c], parts[2][c], parts[3][c]))
         base = (e - first) * per
@@ -336,24 +355,22 @@ def train(X, Y, M, params, parts, acts, deltas, kept, losses, lr, rule, team):
 
 @jit(**INLINE)
 def _helpers(X, Y, M, params, parts, acts, deltas, rule, chunks, state, epochs):
-    """A helper's share of train: ticket t is chunk t % count of epoch t // count, run once epoch t // count may start.
+    """A helper's share of train: the chunks of the epoch under way that nobody has taken, until the last epoch or until stopped.
 
-    The leader takes the tickets of its own epoch only, so it never waits
-    for an epoch it has not started; a helper that takes a ticket past the
-    last epoch returns, as one that comes after the call is done. A helper
-    takes none before the leader has started, which it then finishes.
+    Tickets are taken for the epoch under way only, by the leader and the
+    helpers alike, so every chunk taken is run at once. A helper takes none
+    before the leader has started, which then finishes the call.
     """
-    count, waited = chunks.shape[0] - 1, 0
-    while _atomic.load(state, _STARTED) == 0:
-        waited += 1
-        if waited == _PATIENCE:
-            return
-    while True:
-        ticket = _atomic.fetch_add(state, _TAKEN, 1)
-        e = ticket // count
+    count = chunks.shape[0] - 1
+    if not _atomic.wait_for(state, _STARTED, 1, _PATIENCE):
+        return
+    while _atomic.load(state, _RETIRED) == 0:
+        e = _atomic.load(state, _UPDATED)
         if e >= epochs:
             return
-        while _atomic.load(state, _UPDATED) < e:  # the leader is updating the weights
-            pass
-        _chunk(X, Y, M, params, parts, acts, deltas, rule, chunks, ticket - e * count, True)
-        _atomic.fetch_add(state, _DONE, 1)
+        ticket = _claim(state, e, count)
+        if ticket < 0:  # the others have this epoch's chunks in hand: wait for its update
+            _atomic.wait_for(state, _UPDATED, e + 1, _FOREVER)
+        else:
+            _chunk(X, Y, M, params, parts, acts, deltas, rule, chunks, ticket - e * count, True)
+            _atomic.fetch_add(state, _DONE, 1)
