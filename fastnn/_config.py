@@ -28,13 +28,17 @@ FEW_ROWS_HIDDEN = 16
 TINY_ROWS = 8
 TINY_WIDTH = 20
 
-# From this many multiply-adds and sigmoids per epoch (n_samples x
-# _paths.work_per_sample), packed.train's blocks are shared by the helper
-# threads and the caller inside the compiled call: they wait for each other
-# at each epoch's update, spinning a while before they yield the core, so no
-# thread sleeps between epochs.
+# From PACKED_SPLIT_WORK multiply-adds and sigmoids per epoch (n_samples x
+# _paths.work_per_sample), packed.train's blocks, in chunks of about
+# PACKED_CHUNK_WORK, are shared by the helper threads and the caller inside
+# the compiled call: they wait for each other at each epoch's update,
+# spinning a while before they yield the core, so no thread sleeps between
+# epochs. A call of less than PACKED_TEAM_WORK in all runs on the caller's
+# thread alone, with the same chunks: waking the helpers and joining them
+# costs 0.3-0.8 ms a call.
 PACKED_SPLIT_WORK = 40_000
 PACKED_CHUNK_WORK = 100_000
+PACKED_TEAM_WORK = 8_000_000
 
 # From this many outputs the row path's output layer is BLAS products as well.
 OUTPUTS_BLAS = 2

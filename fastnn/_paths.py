@@ -129,7 +129,8 @@ class PackedEpochs:
     def run(self, losses, start, stop, interrupt):
         args = (self.X, self.Y, self.M, self.net._params(), self.parts, self.acts, self.deltas, self.kept,
                 losses[start:stop], self.lr, self.rule)
-        if len(self.chunks) == 2:
+        work = (stop - start) * self.n * work_per_sample(self.net._sizes())
+        if len(self.chunks) == 2 or work < _config.PACKED_TEAM_WORK:  # waking the helpers costs 0.3-0.8 ms
             self.kernel(*args, (self.chunks, np.zeros(packed.STATE, np.int64), True))
         else:  # the helpers take chunks beside this thread, inside the compiled call
             state = np.zeros(packed.STATE, np.int64)
@@ -174,11 +175,12 @@ def whole_blocks(n):
 
 
 def packed_chunks(n, sizes):
-    """packed.train's chunks for n samples, as block bounds: one chunk under PACKED_SPLIT_WORK, else an even number of about PACKED_CHUNK_WORK.
+    """packed.train's chunks for n samples, as block bounds: one chunk under PACKED_SPLIT_WORK, else chunks of about PACKED_CHUNK_WORK.
 
     Small chunks, so that the threads stay even and a thread held up holds
-    little of an epoch; an even number, for two cores. They depend on the
-    shape alone, never on the number of threads.
+    little of an epoch; an even number where there are blocks enough, for
+    two cores. They depend on the shape alone, never on the number of
+    threads, and the leader alone gives the same bits.
     """
     n_blocks, work = blocks(n)[0], n * work_per_sample(sizes)
     if work < _config.PACKED_SPLIT_WORK or n_blocks < 2:

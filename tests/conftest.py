@@ -6,7 +6,7 @@ from fastnn import _config
 ROUTES = {
     # the packed block kernels (small data), in blocks of 8 samples cut into two chunks on all cores
     "blocks": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=0, MAX_BLOCK=8,
-               PACKED_SPLIT_WORK=0),
+               PACKED_SPLIT_WORK=0, PACKED_TEAM_WORK=0),
     # the tutorial's size of network: tiny.train, one unit at a time (here at every size)
     "tiny": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=10**18, TINY_WIDTH=10**18),
     # a few rows: rows.train, vectorized over the hidden units

@@ -258,3 +258,70 @@ def test_save_during_training_writes_whole_epochs_and_copies_keep_working(tmp_pa
     for clone in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
         assert clone.weights_input_hidden.tobytes() == net.weights_input_hidden.tobytes()
         clone.train(X, y, 2, 0.01, verbose=False)  # a lock of its own
+
+
+def _atomics():
+    """The atomic operations, which compiled code alone can call, as compiled functions."""
+    from numba import njit
+
+    from fastnn._kernels import _atomic
+
+    return (njit(lambda c, i, v: _atomic.fetch_add(c, i, v)), njit(lambda c, i, e, v: _atomic.compare_exchange(c, i, e, v)),
+            njit(lambda c, i: _atomic.load(c, i)))
+
+
+def test_atomic_counters_and_a_wait_that_gives_up_after_its_patience():
+    from fastnn._kernels import _atomic
+
+    fetch_add, compare_exchange, load = _atomics()
+    counters = np.zeros(3, np.int64)
+    assert fetch_add(counters, 1, 5) == 0 and counters[1] == 5
+    assert compare_exchange(counters, 1, 5, 7) and counters[1] == 7
+    assert not compare_exchange(counters, 1, 5, 9) and counters[1] == 7
+    assert load(counters, 1) == 7
+    assert _atomic.wait_for(counters, 1, 7, 0)  # reached already
+    began = time.perf_counter()
+    assert not _atomic.wait_for(counters, 2, 1, 5_000_000)  # nobody counts: gives up after 5 ms
+    assert 0.004 < time.perf_counter() - began < 2.0
+
+
+def test_a_wait_sees_a_count_from_another_thread():
+    from fastnn._kernels import _atomic
+
+    fetch_add = _atomics()[0]
+    counters = np.zeros(1, np.int64)
+    fetch_add(counters, 0, 0)  # compiled before the timer starts
+    later = threading.Timer(0.05, lambda: fetch_add(counters, 0, 1))
+    later.start()
+    assert _atomic.wait_for(counters, 0, 1, 10_000_000_000)  # no limit in practice: 10 s
+    later.join()
+
+
+def test_alongside_runs_lead_once_even_when_the_helpers_took_every_share(monkeypatch):
+    """Helpers that give up waiting for the leader (it came late) may take
+    every share of the job: the caller then runs lead() after them."""
+
+    class Helpers:  # every share taken by another thread before the caller claims one
+        count = 3
+
+        def map(self, work, bounds):
+            results = []
+            other = threading.Thread(target=lambda: results.extend(work(c, *b) for c, b in enumerate(bounds)))
+            other.start()
+            other.join()
+            return results
+
+    monkeypatch.setattr(_threads, "helpers", lambda: Helpers())
+    calls = []
+    assert _threads.alongside(lambda: calls.append("lead") or 7, lambda: calls.append("help"), 2) == 7
+    assert calls == ["help"] * 3 + ["lead"]  # 2 helpers at most: 3 shares, then lead on the caller
+
+
+def test_alongside_runs_lead_on_the_caller_and_help_on_at_most_most_helpers():
+    caller, where = threading.get_ident(), []
+    for most in (0, 1, 5):
+        where.clear()
+        result = _threads.alongside(lambda: where.append("lead") or threading.get_ident(),
+                                    lambda: where.append("help"), most)
+        assert result == caller and where.count("lead") == 1
+        assert where.count("help") <= min(most, max(0, numba_config.NUMBA_NUM_THREADS - 1))

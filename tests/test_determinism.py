@@ -25,6 +25,7 @@ CHILD = textwrap.dedent(
     digest = hashlib.sha256()
     rng = np.random.default_rng(0)
     _config.STREAM_CHUNK_WORK = 20_000  # at 100,000 x 5, hidden 8: a block of rows a chunk, 391 chunks
+    _config.PACKED_TEAM_WORK = 0  # the helpers join the packed path's calls of a few epochs too
     for n, f, h, o, dtype, kwargs in [
         (300, 5, 8, 1, np.float64, {}),                      # block kernels
         (1000, 20, 32, 1, np.float64, {}),                   # block kernels, two chunks of blocks on the threads

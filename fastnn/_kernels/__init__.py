@@ -4,7 +4,8 @@
 - ``packed``: the packed layout (small data), whole epochs in one call;
 - ``tiny``: the same for the tutorial's size of network, in one short kernel;
 - ``stream``: rows gathered a block at a time (mini-batches, prediction);
-- ``rows``: the rows between BLAS products (large data).
+- ``rows``: the rows between BLAS products (large data);
+- ``_atomic``: atomic counters and waits, for threads inside one compiled call.
 
 Kernels assume clean input: C-contiguous arrays of one float dtype, checked
 by the public methods. Parameters travel as tuples, in one order
@@ -12,8 +13,8 @@ everywhere: ``params = (W1, b1, W2, b2)``, gradient sums
 ``(gW1, gb1, gW2, gb2)``, activations ``(hin, hout, oin, out)``, deltas
 ``(hd, od)``, and ``rule = (lo, hi, binary, exact)`` for the loss and the
 output delta. Numba caches each kernel's machine code keyed on its own
-file: after editing ``_math.py`` or ``packed.py`` (which the others call),
-clear the cache (NUMBA_CACHE_DIR) before measuring.
+file: after editing ``_math.py``, ``_atomic.py`` or ``packed.py`` (which the
+others call), clear the cache (NUMBA_CACHE_DIR) before measuring.
 """
 
 import contextlib

@@ -242,9 +242,9 @@ def _kept_losses(kept, count, per, rule, scale, losses, first):
 # the helpers are to stop.
 # A helper waits at most _PATIENCE ns for the leader to start: it never does
 # if anything raises before its call. The leader stops the helpers once it
-# has waited _RETIRE ns for one of their chunks (a few times a chunk's
-# time): that helper is held up (more threads busy than cores), and would
-# hold up every epoch.
+# has waited _RETIRE ns for one of their chunks (tens of a small chunk's
+# time, a few of the largest's): that helper is held up (more threads busy
+# than cores), and would hold up every epoch.
 _TAKEN, _DONE, _UPDATED, _STARTED, _RETIRED = 0, 1, 2, 3, 4
 STATE = 5
 _PATIENCE = 50_000_000
