@@ -196,7 +196,7 @@ def forward_packed(X, params):
     acts, deltas = _packed_buffers(params, n)
     # Only X, the weights and the activations are used; the other arguments
     # are empty, of the types of training's, so that no other variant is compiled.
-    unused, none = np.empty(0), np.empty((0, 0))
+    unused = np.empty(0)
     parts = (np.empty((1, 0, 0)), np.empty((1, 0)), np.empty((1, 0, 0)), np.empty((1, 0)))
     lo, hi = _clip_bounds(params[0].dtype)
     small_kernel(n, (params[0].shape[0], *params[2].shape))(
