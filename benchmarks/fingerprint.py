@@ -83,7 +83,7 @@ def cases():
             got = train(net, X, Y, 20, 0.01, verbose=False)
             yield f"small 3 outputs {gradient} {np.dtype(dtype).name}", got + state(net)
 
-            # Small data whose blocks the threads share (four blocks, chunks of one).
+            # Small data whose blocks the threads share (four blocks, two chunks).
             X4, y4 = data(1000, 20, dtype)
             net = SimpleNeuralNetwork(20, 32, 1, seed=2, dtype=dtype, gradient=gradient)
             got = train(net, X4, y4, 20, 0.01, verbose=False)

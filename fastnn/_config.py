@@ -37,7 +37,7 @@ TINY_WIDTH = 20
 # thread alone, with the same chunks: waking the helpers and joining them
 # costs 0.3-0.8 ms a call.
 PACKED_SPLIT_WORK = 40_000
-PACKED_CHUNK_WORK = 100_000
+PACKED_CHUNK_WORK = 250_000
 PACKED_TEAM_WORK = 8_000_000
 
 # From this many outputs the row path's output layer is BLAS products as well.
