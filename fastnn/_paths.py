@@ -178,16 +178,15 @@ def packed_chunks(n, sizes):
     """packed.train's chunks for n samples, as block bounds: one chunk under PACKED_SPLIT_WORK, else chunks of about PACKED_CHUNK_WORK.
 
     Small chunks, so that the threads stay even and a thread held up holds
-    little of an epoch; an even number where there are blocks enough, for
-    two cores. They depend on the shape alone, never on the number of
-    threads, and the leader alone gives the same bits.
+    little of an epoch, cut as even_chunks cuts rows (an even number of
+    equal chunks, for two cores). They depend on the shape alone, never on
+    the number of threads, and the leader alone gives the same bits.
     """
     n_blocks, work = blocks(n)[0], n * work_per_sample(sizes)
     if work < _config.PACKED_SPLIT_WORK or n_blocks < 2:
         return whole_blocks(n)
-    count = max(2, work // _config.PACKED_CHUNK_WORK)
-    count = min(n_blocks, count + count % 2)
-    return np.array([n_blocks * c // count for c in range(count + 1)], np.int64)
+    per = min(-(-n_blocks // 2), -(-n_blocks * _config.PACKED_CHUNK_WORK // work))  # blocks a chunk: two chunks at least
+    return np.array([0] + [stop for _, stop in even_chunks(n_blocks, per)], np.int64)
 
 
 def forward_packed(X, params):
