@@ -242,6 +242,26 @@ def test_float32_training_tracks_the_float64_reference():
         np.testing.assert_allclose(getattr(fast, name), expected, rtol=0, atol=FLOAT32_SCALED_TOL * np.abs(expected).max())
 
 
+def test_float32_training_with_saturated_hidden_units_tracks_the_reference():
+    # Inputs of scale 30 drive part of the hidden layer below -80, where
+    # float32 sigmoid derivatives are subnormal and the kernels flush the
+    # deltas to zero: the weights must not move off the reference's.
+    rng = np.random.default_rng(12)
+    X = 30 * rng.normal(size=(600, 12))
+    y = (X[:, :1] + X[:, 1:2] > 0).astype(float)
+    ref, fast = pair(12, 16, 1, seed=4, dtype=np.float32)
+    pre = X @ ref.weights_input_hidden + ref.bias_hidden
+    assert np.mean(pre < -80) > 0.01  # the regime of subnormal float32 deltas is reached
+    ref_losses = reference_losses(ref, X, y, 200, 1e-3)
+    losses = fast.train(X, y, 200, 1e-3, verbose=False)
+    # Saturated probabilities round further in float32: measured 1.7e-6,
+    # the same figures as with the subnormal deltas kept.
+    np.testing.assert_allclose(losses, ref_losses, rtol=10 * FLOAT32_LOSS_RTOL)
+    for name in PARAMS:
+        expected = getattr(ref, name)
+        np.testing.assert_allclose(getattr(fast, name), expected, rtol=0, atol=FLOAT32_SCALED_TOL * np.abs(expected).max())
+
+
 def test_float32_gradient_sums_over_a_million_samples():
     """float32 networks sum their gradients in float64: one step on 1,000,000
     samples moves the output bias by the float64 network's step to 1e-6

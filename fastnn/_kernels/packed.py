@@ -18,7 +18,7 @@ run's compile time, so each helper has one call site per kernel where it can.
 
 from .._config import INLINE, NJIT
 from . import _atomic, jit
-from ._math import _sigmoid, _sigmoid_derivative, _zero, add_sums, apply_gradients, loss_term, output_delta, zero_sums
+from ._math import _sigmoid, _sigmoid_derivative, _zero, add_sums, flush_subnormal, apply_gradients, loss_term, output_delta, zero_sums
 
 
 # _product and _row_products are the largest code of the block kernels and
@@ -124,7 +124,7 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
     _product(od, W2.T[:, :], hd, int(blk))  # hd = W2 od: the dense pass's product, W2's rows being hd's
     for j in range(h):
         for i in range(width):
-            hd[j, blk, i] *= _sigmoid_derivative(hout[j, blk, i])
+            hd[j, blk, i] = flush_subnormal(hd[j, blk, i] * _sigmoid_derivative(hout[j, blk, i]))
     _row_products(hout, od, gW2, int(blk))  # int(): as in _dense_sigmoid
     for k in range(o):
         s = _zero(od[0, blk, 0])

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._config import NJIT
 from . import jit
-from ._math import _sigmoid, _sigmoid_derivative, _zero, add_sums, apply_gradients, loss_term, output_delta, zero_sums
+from ._math import _sigmoid, _sigmoid_derivative, _zero, add_sums, flush_subnormal, apply_gradients, loss_term, output_delta, zero_sums
 
 
 @jit(**NJIT)
@@ -101,7 +101,7 @@ def _hidden_deltas(H, W2, HD, od, part):
                 bW2[j, k] += Hi[j] * d
                 hd[j] += d * W2[j, k]
         for j in range(h):
-            hd[j] *= _sigmoid_derivative(Hi[j])
+            hd[j] = flush_subnormal(hd[j] * _sigmoid_derivative(Hi[j]))
             bb1[j] += hd[j]
 
 
@@ -261,7 +261,7 @@ def hidden_delta_rows(H, HD, G2, sums):
         for i in range(first, min(H.shape[0], first + 256)):
             Hi, HDi = H[i], HD[i]
             for j in range(Hi.shape[0]):
-                d = HDi[j] * _sigmoid_derivative(Hi[j])
+                d = flush_subnormal(HDi[j] * _sigmoid_derivative(Hi[j]))
                 HDi[j] = d
                 acc[j] += d
         for j in range(acc.shape[0]):

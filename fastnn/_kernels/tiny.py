@@ -19,6 +19,7 @@ from numba.extending import overload
 
 from .._config import EXACT
 from . import jit
+from ._math import flush_subnormal
 
 # The C library's exp and log as plain external calls, not LLVM's intrinsics:
 # LLVM cannot widen a call that may set errno, so it leaves these loops
@@ -114,14 +115,14 @@ def train(X, Y, M, params, acts, deltas, losses, lr, rule):
                     total += m * _log(q if t == 1.0 else 1.0 - q)
                 else:
                     total += m * (t * _log(q) + (1.0 - t) * _log(1.0 - q))
-                od[k, i] = ((p - t) if exact else (p - t) * (p * (one - p))) * m
+                od[k, i] = flush_subnormal((p - t) if exact else (p - t) * (p * (one - p))) * m
         for j in range(hd.shape[0]):
             for i in range(samples):
                 d = zero
                 for k in range(od.shape[0]):
                     d += od[k, i] * W2[j, k]
                 a = hout[j, i]
-                hd[j, i] = d * (a * (one - a))
+                hd[j, i] = flush_subnormal(d * (a * (one - a)))
         for layer in range(2):
             A, D, W, b = (hout, od, W2, b2) if layer == 0 else (X, hd, W1, b1)
             for j in range(D.shape[0]):
