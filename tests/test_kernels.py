@@ -3,9 +3,10 @@
 import warnings
 
 import numpy as np
+import pytest
 from numba import njit
 
-from fastnn._kernels import _math
+from fastnn._kernels import _math, packed, rows, stream, tiny
 
 
 @njit
@@ -86,3 +87,99 @@ def test_flush_subnormal_zeroes_exactly_the_subnormals_in_either_precision():
         assert out.dtype == dtype
         expected = np.array([tiny, -tiny, 0, 0, 0, 0, 0, 1.0, -3.5, np.inf, -np.inf, np.nan], dtype)
         np.testing.assert_array_equal(out, expected)  # NaN == NaN here: a NaN is not hidden
+
+
+# Every kernel that makes deltas, driven into float32's subnormal range: a
+# saturated output (its input -88.5) and hidden outputs near 1e-36, so that
+# those deltas computed without the flush would be subnormal; the other
+# half of the rows is not saturated and gives normal deltas.
+_F32, _TINY32 = np.float32, np.finfo(np.float32).tiny
+_N, _F, _H, _O = 8, 3, 4, 2
+_RULE = (float(_TINY32) * 1e-7, float(np.nextafter(_F32(1), _F32(0))), True, True)  # the exact delta, p - t
+
+
+def _subnormals(a):
+    a = np.abs(np.asarray(a))
+    return int(np.sum((a > 0) & (a < _TINY32)))
+
+
+def _saturated_params():
+    """Hidden pre-activations of -86 (outputs near 4e-38) and one output's input at -88.5 (about 3.6e-39)."""
+    return (np.full((_F, _H), -86 / 3, _F32), np.zeros((1, _H), _F32), np.full((_H, _O), 1e-3, _F32),
+            np.array([[-88.5, 0.0]], _F32))
+
+
+def _empty_sums():
+    return (np.zeros((_F, _H)), np.zeros(_H), np.zeros((_H, _O)), np.zeros(_O))
+
+
+def _packed(a):
+    return np.ascontiguousarray(a.reshape(a.shape[0], 1, -1))
+
+
+def _row_output_deltas():
+    od = np.full(_N * _O, -88.5, _F32)
+    od[::2] = 0.0
+    rows._output_deltas(od, np.zeros(_N * _O, _F32), _RULE)
+    return (od,)
+
+
+def _hidden_outputs():
+    H = np.full((_N, _H), 1e-36, _F32)
+    H[::2] = 0.5
+    return H
+
+
+def _row_hidden_deltas():
+    H, HD = _hidden_outputs(), np.zeros((_N, _H), _F32)
+    part = (np.zeros((0, 0), _F32), np.zeros(_H, _F32), np.zeros((_H, _O), _F32), np.zeros(_O, _F32))
+    rows._hidden_deltas(H, np.ones((_H, _O), _F32), HD, np.full((_N, _O), 5e-4, _F32), part)
+    return (HD,)
+
+
+def _hidden_delta_rows():
+    HD = np.full((_N, _H), 1e-3, _F32)
+    rows.hidden_delta_rows(_hidden_outputs(), HD, np.zeros((_H, _O), _F32), _empty_sums())
+    return (HD,)
+
+
+def _inputs():
+    """(features, samples) of ones, every other sample zero (its hidden units at 0.5)."""
+    X = np.ones((_F, _N), _F32)
+    X[:, ::2] = 0.0
+    return X
+
+
+def _tiny_train():
+    acts = tuple(np.zeros((u, _N), _F32) for u in (_H, _H, _O, _O))
+    deltas = (np.zeros((_H, _N), _F32), np.zeros((_O, _N), _F32))
+    tiny.train(_inputs(), np.zeros((_O, _N), _F32), np.ones((1, _N), _F32), _saturated_params(),
+               acts, deltas, np.zeros(1), 0.0, _RULE)
+    return deltas
+
+
+def _gradient_block():
+    out = np.vstack([np.full(_N, 3.6e-39, _F32), np.full(_N, 0.5, _F32)])
+    deltas = (_packed(np.zeros((_H, _N), _F32)), _packed(np.zeros((_O, _N), _F32)))
+    packed.gradient_block(_packed(_inputs()), _packed(np.zeros((_O, _N), _F32)),
+                          _packed(np.ones((1, _N), _F32)), np.full((_H, _O), 1e-3, _F32),
+                          _packed(np.ascontiguousarray(_hidden_outputs().T)), _packed(out), deltas, _empty_sums(), True, 0)
+    return deltas
+
+
+def _train_batches():  # mini-batches and scikit-learn's solvers make their deltas here
+    block = (np.zeros((_F, 1, _N), _F32), np.zeros((_O, 1, _N), _F32), np.zeros((1, 1, _N), _F32))
+    acts = tuple(np.zeros((u, 1, _N), _F32) for u in (_H, _H, _O, _O))
+    deltas = (np.zeros((_H, 1, _N), _F32), np.zeros((_O, 1, _N), _F32))
+    stream.train_batches(np.ascontiguousarray(_inputs().T), np.zeros((_N, _O), _F32), np.empty(0, np.int64), (0, _N, _N),
+                         _saturated_params(), _empty_sums(), block, acts, deltas, 0.0, _RULE, np.zeros(1), False)
+    return deltas
+
+
+@pytest.mark.parametrize("site", [_row_output_deltas, _row_hidden_deltas, _hidden_delta_rows, _tiny_train,
+                                  _gradient_block, _train_batches], ids=lambda f: f.__name__.strip("_"))
+def test_every_delta_site_leaves_no_subnormal_float32_delta(site):
+    deltas = site()
+    assert all(d.dtype == _F32 for d in deltas)
+    assert [_subnormals(d) for d in deltas] == [0] * len(deltas)
+    assert all(np.count_nonzero(d) for d in deltas)  # the unsaturated rows' deltas are kept
