@@ -15,7 +15,14 @@ MAX_BLOCK = 256
 # From this many multiply-adds per epoch in the two dense layers
 # (n_samples x hidden_size x (input_size + output_size)), full-batch training,
 # forward and predict_proba work on rows, with NumPy's BLAS for the products.
-BLAS_MIN_WORK = 2_000_000
+# From LARGE_BLAS_MIN_WORK already where W1 has more than PACKED_MAX_WEIGHTS
+# values, or the packed copy of X and Y with the activations and deltas
+# more than PACKED_MAX_ELEMENTS (32 MB in float64): the packed kernels sum
+# W1's gradient in cache, and hold all that for every sample.
+BLAS_MIN_WORK = 16_000_000
+LARGE_BLAS_MIN_WORK = 2_000_000
+PACKED_MAX_WEIGHTS = 1 << 15
+PACKED_MAX_ELEMENTS = 1 << 22
 
 # Below this many samples, with at least FEW_ROWS_HIDDEN hidden units, full-batch
 # training loops over the hidden units (rows.train), not over the samples of a block.

@@ -35,9 +35,18 @@ from .functions import _clip_bounds
 
 
 def uses_rows(n, sizes):
-    """Whether n samples take the row path: from BLAS_MIN_WORK multiply-adds per epoch in the two dense layers."""
+    """Whether n samples take the row path: from BLAS_MIN_WORK multiply-adds per epoch in the two dense layers.
+
+    From LARGE_BLAS_MIN_WORK already (or BLAS_MIN_WORK if that is lower)
+    where W1 or the data are large for the packed layout: its blocks sum
+    W1's gradient in float64 beside W1, which then no longer stays in the
+    core's cache, and it holds a copy of the data beside the activations and
+    deltas of every sample (three of each layer's size kept).
+    """
     f, h, o = sizes
-    return n * h * (f + o) >= _config.BLAS_MIN_WORK
+    work = n * h * (f + o)
+    large = f * h > _config.PACKED_MAX_WEIGHTS or n * (f + o + 3 * (h + o)) > _config.PACKED_MAX_ELEMENTS
+    return work >= (min(_config.BLAS_MIN_WORK, _config.LARGE_BLAS_MIN_WORK) if large else _config.BLAS_MIN_WORK)
 
 
 def small_kernel(n, sizes):
