@@ -6,3 +6,9 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "peers: PyTorch and JAX running the same training, skipped where not installed")
+
+
+def pytest_benchmark_update_machine_info(config, machine_info):
+    from report import machine  # at the session's end: NumPy, and its BLAS, are loaded by then
+
+    machine_info.update(machine())

@@ -12,6 +12,28 @@ row (over the reference and over each peer, PyTorch and JAX).
 """
 
 
+def machine():
+    """What the compiled code and the products run on: LLVM's name for the CPU, and NumPy's BLAS with its kernels.
+
+    OpenBLAS picks its kernels by the CPU when NumPy loads it, unless
+    OPENBLAS_CORETYPE names them: with its AVX2 ("Haswell") kernels on an
+    AVX-512 CPU the row path's products, NumPy's and the reference's run at
+    half the vector width the CPU has, while the kernels compiled by Numba
+    and JAX's do not (docs/design.md).
+    """
+    import os
+
+    import llvmlite.binding as llvm
+    from threadpoolctl import threadpool_info
+
+    found = [i for i in threadpool_info() if i.get("user_api") == "blas"]  # SciPy's or a peer's may be loaded too
+    blas = next((i for i in found if "numpy" in i.get("filepath", "")), found[0] if found else {})
+    kernels = f"{blas.get('internal_api', '?')} {blas.get('version', '?')}, {blas.get('architecture', '?')} kernels"
+    if os.environ.get("OPENBLAS_CORETYPE"):
+        kernels += f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})"
+    return {"llvm": llvm.get_host_cpu_name(), "blas": kernels}
+
+
 def _seconds(value):
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
         if value >= scale:
@@ -31,7 +53,9 @@ def markdown(data):
     cpu = machine.get("cpu", {})
     lines = [
         f"Machine: {cpu.get('brand_raw', machine.get('processor', 'unknown CPU'))}, "
-        f"{cpu.get('count', '?')} cores; Python {machine.get('python_version', '?')}. Medians of each benchmark's rounds.",
+        f"{cpu.get('count', '?')} cores{', LLVM ' + machine['llvm'] if 'llvm' in machine else ''}; "
+        f"Python {machine.get('python_version', '?')}{'; BLAS ' + machine['blas'] if 'blas' in machine else ''}. "
+        "Medians of each benchmark's rounds.",
         "",
         "| workload | implementation | median per round | per epoch | GFLOP/s | of matmul | speedup over reference | fastnn faster by |",
         "|---|---|---:|---:|---:|---:|---:|---:|",

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from peers import PEERS  # noqa: E402
-from report import _seconds  # noqa: E402
+from report import _seconds, machine  # noqa: E402
 
 import fastnn  # noqa: E402
 from fastnn import reference  # noqa: E402
@@ -153,10 +153,8 @@ def per_epoch(impls, point, seconds, repeats):
 
 
 def cpu():
-    """The CPU's model name and LLVM's name for it (what Numba compiles for)."""
-    import llvmlite.binding as llvm
-
-    return {"model": cpu_name(), "llvm": llvm.get_host_cpu_name(), "cores": os.cpu_count()}
+    """The CPU's model name, LLVM's name for it (what Numba compiles for) and NumPy's BLAS kernels."""
+    return {"model": cpu_name(), "cores": os.cpu_count(), **machine()}
 
 
 def run(grid, seconds=0.2, repeats=5, peers=True, log=sys.stderr):
@@ -220,7 +218,8 @@ def heatmap(report, path):
             ax.set_title(f"fastnn / {title}, {dtype} (below 1: fastnn faster)", fontsize=9)
             fig.colorbar(image, ax=ax)
     c = report["cpu"]
-    fig.suptitle(f"time per epoch, {c['model']} ({c['llvm']}, {c['cores']} cores)", fontsize=10)
+    blas = f"; BLAS {c['blas']}" if "blas" in c else ""
+    fig.suptitle(f"time per epoch, {c['model']} ({c['llvm']}, {c['cores']} cores{blas})", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -246,7 +245,8 @@ def main(argv=None):
     report = run(grid, args.seconds, args.repeats, peers=not args.no_peers)
     text = table(report)
     c = report["cpu"]
-    print(f"CPU: {c['model']}, LLVM {c['llvm']}, {c['cores']} cores; NumPy {report['numpy']}; fastnn {report['fastnn']}")
+    print(f"CPU: {c['model']}, LLVM {c['llvm']}, {c['cores']} cores; NumPy {report['numpy']} (BLAS {c['blas']}); "
+          f"fastnn {report['fastnn']}")
     print(text)
     if args.out:
         with open(args.out + ".json", "w") as f:
