@@ -113,3 +113,69 @@ def test_read_only_fortran_and_other_dtype_inputs_compile_no_other_variant(monke
             for got, want in zip(calls(variant), expected):
                 np.testing.assert_array_equal(got, want)
         assert [len(k.signatures) for k in kernels] == before
+
+
+def test_wide_vectors_are_asked_for_on_avx512_only_and_never_over_a_cpu_numba_was_told_of(monkeypatch):
+    from types import SimpleNamespace
+
+    from llvmlite.binding.targets import FeatureMap
+
+    from fastnn import _kernels
+
+    def host(**features):
+        monkeypatch.setattr(_kernels.llvmlite.binding, "get_host_cpu_features", lambda: FeatureMap(features))
+
+    host(avx2=True, avx512f=True)
+    config = SimpleNamespace(CPU_NAME=None, CPU_FEATURES=None)
+    assert _kernels.prefer_wide_vectors(config)
+    assert config.CPU_FEATURES == "+avx2,+avx512f,-prefer-256-bit"
+    host(avx2=True, avx512f=False)
+    config = SimpleNamespace(CPU_NAME=None, CPU_FEATURES=None)
+    assert not _kernels.prefer_wide_vectors(config) and config.CPU_FEATURES is None
+    host(avx2=True, avx512f=True)
+    for told in (dict(CPU_NAME="generic", CPU_FEATURES=""), dict(CPU_NAME=None, CPU_FEATURES="+avx2")):
+        config = SimpleNamespace(**told)
+        assert not _kernels.prefer_wide_vectors(config)
+        assert vars(config) == told
+
+
+WIDTH_SCRIPT = textwrap.dedent(
+    """
+    import json, re
+    import numba
+    import numpy as np
+    import fastnn
+
+    @numba.njit(fastmath=True)
+    def total(a):
+        s = 0.0
+        for x in a:
+            s += x
+        return s
+
+    total(np.arange(1000.0))
+    asm = total.inspect_asm(total.signatures[0])
+    print(json.dumps({"features": numba.config.CPU_FEATURES, "zmm": len(re.findall(r"%zmm", asm))}))
+    """
+)
+
+
+def test_after_importing_fastnn_numba_code_uses_zmm_on_avx512_unless_told_a_cpu(tmp_path):
+    import llvmlite.binding
+
+    host = llvmlite.binding.get_host_cpu_features()
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")}
+    env["NUMBA_CACHE_DIR"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", WIDTH_SCRIPT], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout.splitlines()[-1])
+    if host.get("avx512f", False):
+        assert report["features"] == host.flatten() + ",-prefer-256-bit"
+        assert report["zmm"] > 0  # the sum vectorized on 512-bit registers
+    else:
+        assert report["features"] is None
+    told = host.flatten()  # Numba's own choice for this CPU, named explicitly: kept as it is
+    done = subprocess.run([sys.executable, "-c", WIDTH_SCRIPT], capture_output=True, text=True, timeout=300,
+                          env=dict(env, NUMBA_CPU_FEATURES=told))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["features"] == told

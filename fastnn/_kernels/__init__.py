@@ -21,8 +21,34 @@ import contextlib
 import logging
 import threading
 
+import llvmlite.binding
+import numba
 from numba import njit
 from numba.core import event
+
+
+def prefer_wide_vectors(config=numba.config):
+    """Let LLVM vectorize with 512-bit registers where the CPU has AVX-512; True if this call asked for them.
+
+    LLVM's tuning for Intel's AVX-512 cores prefers 256-bit vectors (the
+    wide ones once cost clock speed), and the kernels came out on ymm
+    registers alone; with ``-prefer-256-bit`` they use zmm, which pays on
+    most shapes (docs/design.md, "Vector width"). Numba reads the setting
+    when it makes its code generator, at the first function decorated in
+    the process: it then holds for all of the process's Numba code, and not
+    at all if some was decorated before fastnn was imported. A CPU that
+    Numba was told of (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES) is left alone.
+    """
+    if config.CPU_NAME is not None or config.CPU_FEATURES is not None:
+        return False
+    features = llvmlite.binding.get_host_cpu_features()
+    if not features.get("avx512f", False):
+        return False
+    config.CPU_FEATURES = features.flatten() + ",-prefer-256-bit"
+    return True
+
+
+prefer_wide_vectors()  # before the kernel modules decorate their functions
 
 logger = logging.getLogger("fastnn")
 COMPILING = "compiling fastnn's kernels for this machine (first run only, a few seconds)"
