@@ -9,6 +9,6 @@ def pytest_configure(config):
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
-    from report import machine  # at the session's end: NumPy, and its BLAS, are loaded by then
+    from report import machine  # called at the start too (--benchmark-compare): machine() loads NumPy itself
 
     machine_info.update(machine())

@@ -24,14 +24,29 @@ def machine():
     import os
 
     import llvmlite.binding as llvm
+    import numpy as np  # loads its BLAS, whenever this is called
     from threadpoolctl import threadpool_info
 
-    found = [i for i in threadpool_info() if i.get("user_api") == "blas"]  # SciPy's or a peer's may be loaded too
-    blas = next((i for i in found if "numpy" in i.get("filepath", "")), found[0] if found else {})
-    kernels = f"{blas.get('internal_api', '?')} {blas.get('version', '?')}, {blas.get('architecture', '?')} kernels"
+    kernels = blas_name(threadpool_info(), np.show_config(mode="dicts"))
     if os.environ.get("OPENBLAS_CORETYPE"):
         kernels += f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})"
     return {"llvm": llvm.get_host_cpu_name(), "blas": kernels}
+
+
+def blas_name(libraries, numpy_config):
+    """NumPy's BLAS among threadpoolctl's `libraries` (SciPy's or a peer's may be loaded too), as "openblas 0.3.31, SkylakeX kernels".
+
+    NumPy's is the one inside NumPy's package, else the one its build
+    configuration names (a system or conda library), else the first.
+    """
+    found = [i for i in libraries if i.get("user_api") == "blas"]
+    if not found:
+        return "unknown BLAS"
+    name = numpy_config.get("Build Dependencies", {}).get("blas", {}).get("name", "").replace("-", "_")
+    blas = next((i for i in found if "numpy" in i.get("filepath", "")), None) or next(
+        (i for i in found if name and i.get("prefix", "").startswith("lib" + name)), found[0])
+    text = " ".join(str(blas[key]) for key in ("internal_api", "version") if blas.get(key))
+    return text + (f", {blas['architecture']} kernels" if blas.get("architecture") else "")
 
 
 def _seconds(value):

@@ -54,3 +54,23 @@ def test_report_chart_is_a_png(tmp_path):
     path = tmp_path / "speedup.png"
     report.chart(data, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 5000
+
+
+def test_blas_name_is_numpys_among_the_loaded_ones_and_says_what_it_does_not_know():
+    from report import blas_name, machine
+
+    scipys = {"user_api": "blas", "internal_api": "openblas", "version": "0.3.27", "prefix": "libscipy_openblas",
+              "filepath": "/env/scipy.libs/libscipy_openblas.so", "architecture": "SkylakeX"}
+    system = {"user_api": "blas", "internal_api": "openblas", "version": "0.3.21", "prefix": "libopenblas",
+              "filepath": "/opt/conda/lib/libopenblas.so", "architecture": "Haswell"}
+    wheel = dict(scipys, filepath="/env/numpy.libs/libscipy_openblas64_.so", version="0.3.31")
+    openmp = {"user_api": "openmp", "internal_api": "openmp", "prefix": "libgomp", "filepath": "/env/libgomp.so"}
+    built_with = {"Build Dependencies": {"blas": {"name": "openblas"}}}
+    assert blas_name([openmp, scipys, wheel], {}) == "openblas 0.3.31, SkylakeX kernels"  # inside NumPy's package
+    assert blas_name([scipys, system], built_with) == "openblas 0.3.21, Haswell kernels"  # the one NumPy was built with
+    assert blas_name([scipys, system], {}) == "openblas 0.3.27, SkylakeX kernels"  # else the first
+    mkl = {"user_api": "blas", "internal_api": "mkl", "version": "2024.2", "prefix": "libmkl_rt", "filepath": "/x"}
+    assert blas_name([mkl], {}) == "mkl 2024.2"  # no kernels named
+    assert blas_name([openmp], built_with) == "unknown BLAS"
+    assert blas_name([], {}) == "unknown BLAS"
+    assert set(machine()) == {"llvm", "blas"}

@@ -16,10 +16,11 @@ MAX_BLOCK = 256
 # (n_samples x hidden_size x (input_size + output_size)), full-batch training,
 # forward and predict_proba work on rows, with NumPy's BLAS for the products.
 # From LARGE_BLAS_MIN_WORK already where W1 has more than PACKED_MAX_WEIGHTS
-# values, or the packed copy of X and Y with the activations and deltas
-# more than PACKED_MAX_ELEMENTS (32 MB in float64): the packed kernels sum
-# W1's gradient in cache, and hold all that for every sample.
-BLAS_MIN_WORK = 16_000_000
+# values: the packed kernels sum W1's gradient beside it, in cache. And at
+# any work where the packed layout would hold more than PACKED_MAX_ELEMENTS
+# values (32 MB in float64: its copy of X and Y, the mask, the activations
+# and deltas, the kept outputs), which keeps its memory within the bound.
+BLAS_MIN_WORK = 1 << 24
 LARGE_BLAS_MIN_WORK = 2_000_000
 PACKED_MAX_WEIGHTS = 1 << 15
 PACKED_MAX_ELEMENTS = 1 << 22

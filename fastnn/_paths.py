@@ -38,15 +38,31 @@ def uses_rows(n, sizes):
     """Whether n samples take the row path: from BLAS_MIN_WORK multiply-adds per epoch in the two dense layers.
 
     From LARGE_BLAS_MIN_WORK already (or BLAS_MIN_WORK if that is lower)
-    where W1 or the data are large for the packed layout: its blocks sum
-    W1's gradient in float64 beside W1, which then no longer stays in the
-    core's cache, and it holds a copy of the data beside the activations and
-    deltas of every sample (three of each layer's size kept).
+    where W1 is large: the packed blocks sum W1's gradient in float64
+    beside W1, which then no longer stays in the core's cache. And whatever
+    the work where the packed layout would hold more than
+    PACKED_MAX_ELEMENTS values (packed_values): the memory bound.
     """
     f, h, o = sizes
+    if packed_values(n, sizes) > _config.PACKED_MAX_ELEMENTS:
+        return True
     work = n * h * (f + o)
-    large = f * h > _config.PACKED_MAX_WEIGHTS or n * (f + o + 3 * (h + o)) > _config.PACKED_MAX_ELEMENTS
+    large = f * h > _config.PACKED_MAX_WEIGHTS
     return work >= (min(_config.BLAS_MIN_WORK, _config.LARGE_BLAS_MIN_WORK) if large else _config.BLAS_MIN_WORK)
+
+
+def packed_values(n, sizes):
+    """The values the packed layout holds for n samples, past a small constant, counted as float64.
+
+    Per sample: its copy of X (f) and Y (o) and the mask (1); the
+    activations and deltas (hin, hout, hd; oin, out, od); and, once the
+    outputs of an epoch pass 2**16 values, the three float64 copies of
+    them that the loss is computed from (PackedEpochs.kept); padding
+    included.
+    """
+    f, h, o = sizes
+    n_blocks, width = blocks(n)
+    return n_blocks * width * (f + 1 + 3 * h + 7 * o)
 
 
 def small_kernel(n, sizes):

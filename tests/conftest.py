@@ -2,18 +2,21 @@ import pytest
 
 from fastnn import _config
 
+# Off the row path whatever the shape: no work bound, no W1 or memory bound.
+NO_ROWS = dict(BLAS_MIN_WORK=10**18, LARGE_BLAS_MIN_WORK=10**18, PACKED_MAX_ELEMENTS=10**18)
+
 # Each full-batch route, by the settings that force it on the tests' small data.
 ROUTES = {
     # the packed block kernels (small data), in blocks of 8 samples cut into two chunks on all cores
-    "blocks": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=0, MAX_BLOCK=8,
+    "blocks": dict(NO_ROWS, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=0, MAX_BLOCK=8,
                PACKED_SPLIT_WORK=0, PACKED_TEAM_WORK=0),
     # the tutorial's size of network: tiny.train, one unit at a time (here at every size)
-    "tiny": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=10**18, TINY_WIDTH=10**18),
+    "tiny": dict(NO_ROWS, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=10**18, TINY_WIDTH=10**18),
     # a few rows: rows.train, vectorized over the hidden units
-    "few": dict(BLAS_MIN_WORK=10**18, FEW_ROWS=10**18, FEW_ROWS_HIDDEN=0, STREAM_MIN_WORK=10**18),
+    "few": dict(NO_ROWS, FEW_ROWS=10**18, FEW_ROWS_HIDDEN=0, STREAM_MIN_WORK=10**18),
     # rows in place through the block kernels on all cores (many rows, narrow layers)
     # (forward stays on the packed kernels, as it does for such narrow layers at their default threshold)
-    "stream": dict(BLAS_MIN_WORK=10**18, STREAM_MIN_WORK=0, STREAM_MAX_WIDTH=10**18, STREAM_MAX_INPUTS=10**18,
+    "stream": dict(NO_ROWS, STREAM_MIN_WORK=0, STREAM_MAX_WIDTH=10**18, STREAM_MAX_INPUTS=10**18,
                STREAM_INPUTS_PER_HIDDEN=10**18, STREAM_CHUNK_WORK=1, MAX_BLOCK=8),
     # BLAS products with a row kernel between them (large data, one output)
     "blas": dict(BLAS_MIN_WORK=0, OUTPUTS_BLAS=10**18, STREAM_MIN_WORK=10**18),

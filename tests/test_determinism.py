@@ -19,8 +19,11 @@ CHILD = textwrap.dedent(
     import hashlib
     import numpy as np
     import fastnn
-    from fastnn import _config
-    _config.BLAS_BLOCK_ELEMENTS = 64 * 1000  # 1,000 rows a block below: six blocks of rows
+    from fastnn import _config, _paths
+    # The shapes below that are meant for the row path and the stream path take them.
+    assert [_paths.plan(n, sizes) for n, sizes in [(7000, (40, 64, 1)), (7000, (40, 64, 3)), (2000, (600, 16, 1))]] == ["rows"] * 3
+    assert _paths.plan(100_000, (5, 8, 1)) == "stream"
+    _config.BLAS_BLOCK_ELEMENTS = 64 * 1000  # 1,000 rows a block below: seven blocks of rows
     _config.CHUNK_ELEMENTS = 64 * 250  # 250 rows a chunk at hidden 64: four chunks a block, over the threads
     digest = hashlib.sha256()
     rng = np.random.default_rng(0)
@@ -31,9 +34,9 @@ CHILD = textwrap.dedent(
         (1000, 20, 32, 1, np.float64, {}),                   # block kernels, two chunks of blocks on the threads
         (2000, 16, 16, 10, np.float32, {}),
         (8, 5, 32, 1, np.float32, {}),                       # a few rows
-        (6000, 40, 64, 1, np.float64, {}),                   # BLAS products, six blocks of rows, in chunks
-        (6000, 40, 64, 1, np.float32, {"gradient": "exact"}),
-        (6000, 40, 64, 3, np.float32, {}),                   # the output layer's products by BLAS too
+        (7000, 40, 64, 1, np.float64, {}),                   # BLAS products, seven blocks of rows, in chunks
+        (7000, 40, 64, 1, np.float32, {"gradient": "exact"}),
+        (7000, 40, 64, 3, np.float32, {}),                   # the output layer's products by BLAS too
         (2000, 600, 16, 1, np.float32, {}),                  # many inputs: X^T HD by columns of X, in chunks
         (100_000, 5, 8, 1, np.float32, {}),                  # rows streamed through the block kernels, in chunks
         (1000, 5, 8, 1, np.float32, {"batch_size": 32}),     # mini-batches

@@ -38,21 +38,26 @@ def test_narrow_layers_on_many_rows_keep_a_block_per_thread_not_per_chunk():
     assert peak < 0.5 * X.nbytes + 64e6, f"peak {peak / 1e6:.0f} MB"
 
 
-@pytest.mark.parametrize("sizes", [(2, 256, 1), (8, 512, 1)])  # where this bound comes before the work's
+# Where this bound comes before the work's: wide hidden layers, and one
+# hidden unit with many outputs, whose work stays under 2 million.
+@pytest.mark.parametrize("sizes", [(2, 256, 1), (8, 512, 1), (33, 1, 64)])
 def test_the_packed_path_at_its_bound_stays_within_half_of_X_plus_64_MB(sizes):
-    """The packed path copies X and Y and keeps the activations and deltas
-    of every sample: the plan sends it at most PACKED_MAX_ELEMENTS values
-    of them (32 MB in float64), whatever the work. At 2 inputs and hidden
-    256 that is 5,000 rows, where the work bound alone (16 million) would
-    let 20,000 rows take it and hold 123 MB for 0.3 MB of X."""
+    """The packed path copies X and Y and keeps the activations, deltas and
+    outputs of every sample: the plan sends it at most PACKED_MAX_ELEMENTS
+    values of them (32 MB in float64), whatever the work. At 2 inputs and
+    hidden 256 that is about 5,100 rows, where the work bound alone (16.8
+    million) would let 21,800 rows take it (20,000 rows held 123 MB, for
+    0.3 MB of X).
+    At 33 inputs, hidden 1 and 64 outputs, 20,000 rows (work 1.9 million)
+    held 78 MB for 5.3 MB of X when only the work decided."""
     from fastnn import _config, _paths
 
     f, h, o = sizes
-    n = _config.PACKED_MAX_ELEMENTS // (f + o + 3 * (h + o))
-    assert _paths.plan(n, sizes) == "packed" and _paths.plan(n + 256, sizes) != "packed"
+    n = _config.PACKED_MAX_ELEMENTS // (f + 1 + 3 * h + 7 * o) - _config.MAX_BLOCK
+    assert _paths.plan(n, sizes) == "packed" and _paths.plan(n + 2 * _config.MAX_BLOCK, sizes) != "packed"
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, f))
-    y = (X[:, :1] > 0).astype(float)
+    y = np.repeat((X[:, :1] > 0).astype(float), o, axis=1)
     net = fastnn.SimpleNeuralNetwork(f, h, o, seed=0)
     net.train(X, y, 1, 1e-5, verbose=False)  # compile outside the measurement
     peak = traced_peak(lambda: net.train(X, y, 2, 1e-5, verbose=False))

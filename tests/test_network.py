@@ -278,6 +278,17 @@ def test_float32_gradient_sums_over_a_million_samples():
     np.testing.assert_allclose(steps[1], steps[0], rtol=1e-6)
 
 
+def test_each_route_sends_the_million_samples_above_down_its_own_path(path):
+    """The routes' settings hold past the plan's bounds on the work, on W1 and on memory."""
+    from fastnn import _paths
+
+    sizes = (2, 16, 1)
+    expected = {"blocks": "packed", "tiny": "packed", "few": "few", "stream": "stream", "blas": "rows",
+                "blas-outputs": "rows"}
+    assert _paths.plan(1_000_000, sizes) == expected[path]
+    assert (_paths.small_kernel(1_000_000, sizes) is tiny.epochs) == (path == "tiny")
+
+
 def test_float32_network(capsys):
     """float32 weights and activations; close to the float64 reference at float32 precision."""
     ref, fast = pair(2, 2, 1, seed=0, dtype=np.float32)
