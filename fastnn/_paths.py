@@ -34,21 +34,28 @@ from ._layout import arena, block_buffers, block_rows, blocks, even_chunks, mask
 from .functions import _clip_bounds
 
 
-def uses_rows(n, sizes):
-    """Whether n samples take the row path: from BLAS_MIN_WORK multiply-adds per epoch in the two dense layers.
+def uses_rows(n, sizes, dtype):
+    """Whether n samples of dtype take the row path: from BLAS_MIN_WORK multiply-adds per epoch in the two dense layers.
 
-    From LARGE_BLAS_MIN_WORK already (or BLAS_MIN_WORK if that is lower)
-    where W1 is large: the packed blocks sum W1's gradient in float64
-    beside W1, which then no longer stays in the core's cache. And whatever
-    the work where the packed layout would hold more than
-    PACKED_MAX_ELEMENTS values (packed_values): the memory bound.
+    From EVEN_BLAS_MIN_WORK (float64) or EVEN_BLAS_MIN_WORK_32 (float32)
+    already where NumPy's BLAS is not narrower than the kernels (only then
+    is threadpoolctl asked: the tutorial's small data never needs it). From
+    LARGE_BLAS_MIN_WORK where W1 is large: the packed blocks sum W1's
+    gradient in float64 beside W1, which then no longer stays in the core's
+    cache. And whatever the work where the packed layout would hold more
+    than PACKED_MAX_ELEMENTS values (packed_values): the memory bound.
     """
     f, h, o = sizes
     if packed_values(n, sizes) > _config.PACKED_MAX_ELEMENTS:
         return True
     work = n * h * (f + o)
-    large = f * h > _config.PACKED_MAX_WEIGHTS
-    return work >= (min(_config.BLAS_MIN_WORK, _config.LARGE_BLAS_MIN_WORK) if large else _config.BLAS_MIN_WORK)
+    bound = _config.BLAS_MIN_WORK
+    if f * h > _config.PACKED_MAX_WEIGHTS:
+        bound = min(bound, _config.LARGE_BLAS_MIN_WORK)
+    even = _config.EVEN_BLAS_MIN_WORK_32 if np.dtype(dtype) == np.float32 else _config.EVEN_BLAS_MIN_WORK
+    if even <= work < bound and not _threads.narrow_blas():
+        return True
+    return work >= bound
 
 
 def packed_values(n, sizes):
@@ -75,8 +82,8 @@ def small_kernel(n, sizes):
     return tiny.epochs if n <= _config.TINY_ROWS and h * (f + o) <= _config.TINY_WIDTH else packed.train
 
 
-def plan(n, sizes):
-    """Full-batch training's path for n samples: "stream", "rows" (BLAS), "few" (rows, vectorized over hidden units) or "packed".
+def plan(n, sizes, dtype):
+    """Full-batch training's path for n samples of dtype: "stream", "rows" (BLAS), "few" (rows, vectorized over hidden units) or "packed".
 
     A block of the packed layout vectorizes over its samples: with fewer
     than FEW_ROWS of them its loops are too short, and with at least
@@ -91,7 +98,7 @@ def plan(n, sizes):
     few_inputs = f <= min(_config.STREAM_MAX_INPUTS, _config.STREAM_INPUTS_PER_HIDDEN * h)
     if n * work_per_sample(sizes) >= _config.STREAM_MIN_WORK and narrow and few_inputs:
         return "stream"
-    if uses_rows(n, sizes):
+    if uses_rows(n, sizes, dtype):
         return "rows"
     if n < _config.FEW_ROWS and h >= _config.FEW_ROWS_HIDDEN:
         return "few"
@@ -251,7 +258,7 @@ def predict(X, params):
     row's output can depend on whether it came with at most TINY_ROWS rows.
     """
     (f, h), o, dtype = params[0].shape, params[2].shape[1], params[0].dtype
-    if uses_rows(X.shape[0], (f, h, o)):
+    if uses_rows(X.shape[0], (f, h, o), dtype):
         return forward_rows(X, params, activations=False)
     kernel = small_kernel(X.shape[0], (f, h, o))
     if kernel is tiny.epochs or any(signature[0].dtype == numba.from_dtype(dtype) for signature in kernel.signatures):

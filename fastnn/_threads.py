@@ -231,6 +231,31 @@ def one_blas_thread():
                 _release_blas_control()
 
 
+# OpenBLAS's kernels for AVX-512 (threadpoolctl's "architecture", lower case).
+_WIDE_BLAS = ("skylakex", "cooperlake", "sapphirerapids")
+
+
+def narrow_blas():
+    """Whether NumPy's BLAS runs narrower vectors than fastnn's kernels: OpenBLAS's AVX2 kernels on an AVX-512 CPU.
+
+    As where OPENBLAS_CORETYPE=Haswell is set on one: its products are then
+    1.3-1.8x slower than its AVX-512 kernels', and the packed blocks win
+    up to BLAS_MIN_WORK (docs/design.md, "The plan"). A BLAS that names no
+    kernels (MKL) counts as wide. Found once per process; the kernels are
+    chosen when NumPy loads its BLAS.
+    """
+    with _lock:
+        if "narrow" not in _blas:
+            import llvmlite.binding
+            from threadpoolctl import threadpool_info
+
+            kernels = [i.get("architecture", "").lower() for i in threadpool_info() if i.get("user_api") == "blas"
+                       and i.get("internal_api") == "openblas"]
+            avx512 = llvmlite.binding.get_host_cpu_features().get("avx512f", False)
+            _blas["narrow"] = bool(avx512 and kernels and all(k and k not in _WIDE_BLAS for k in kernels))
+        return _blas["narrow"]
+
+
 def _release_blas_control():
     import threadpoolctl
 

@@ -187,7 +187,7 @@ class SimpleNeuralNetwork:
             )
 
     def _uses_rows(self, X):
-        return _paths.uses_rows(X.shape[0], self._sizes())
+        return _paths.uses_rows(X.shape[0], self._sizes(), self.dtype)
 
     # The tutorial's methods.
 
@@ -340,7 +340,7 @@ class SimpleNeuralNetwork:
         if batch_size is not None:
             batch = min(batch_size, X.shape[0])  # one batch of every row (the kernels add it to row indices)
             return _paths.BatchEpochs(self, X, Y, binary, lr, batch, shuffle, report)
-        path = _paths.plan(X.shape[0], self._sizes())
+        path = _paths.plan(X.shape[0], self._sizes(), self.dtype)
         if path == "stream" and _disk.on_disk(X, Y):
             path = "rows"  # read from the file a block at a time
         runner = {"rows": _paths.RowEpochs, "stream": _paths.StreamEpochs, "few": _paths.FewRowsEpochs,

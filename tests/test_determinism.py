@@ -21,8 +21,9 @@ CHILD = textwrap.dedent(
     import fastnn
     from fastnn import _config, _paths
     # The shapes below that are meant for the row path and the stream path take them.
-    assert [_paths.plan(n, sizes) for n, sizes in [(7000, (40, 64, 1)), (7000, (40, 64, 3)), (2000, (600, 16, 1))]] == ["rows"] * 3
-    assert _paths.plan(100_000, (5, 8, 1)) == "stream"
+    assert [_paths.plan(n, sizes, d) for n, sizes, d in [(7000, (40, 64, 1), np.float64), (7000, (40, 64, 3), np.float32),
+                                                          (2000, (600, 16, 1), np.float32)]] == ["rows"] * 3
+    assert _paths.plan(100_000, (5, 8, 1), np.float32) == "stream"
     _config.BLAS_BLOCK_ELEMENTS = 64 * 1000  # 1,000 rows a block below: seven blocks of rows
     _config.CHUNK_ELEMENTS = 64 * 250  # 250 rows a chunk at hidden 64: four chunks a block, over the threads
     digest = hashlib.sha256()

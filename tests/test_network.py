@@ -285,7 +285,7 @@ def test_each_route_sends_the_million_samples_above_down_its_own_path(path):
     sizes = (2, 16, 1)
     expected = {"blocks": "packed", "tiny": "packed", "few": "few", "stream": "stream", "blas": "rows",
                 "blas-outputs": "rows"}
-    assert _paths.plan(1_000_000, sizes) == expected[path]
+    assert _paths.plan(1_000_000, sizes, np.float32) == expected[path]
     assert (_paths.small_kernel(1_000_000, sizes) is tiny.epochs) == (path == "tiny")
 
 

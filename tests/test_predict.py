@@ -327,7 +327,7 @@ def test_narrow_layers_on_many_rows_keep_forwards_bits_at_the_default_thresholds
     from fastnn import _paths
 
     n, sizes = 122_000, (1, 8, 1)
-    assert _paths.plan(n, sizes) == "stream" and not _paths.uses_rows(n, sizes)
+    assert _paths.plan(n, sizes, np.float64) == "stream" and not _paths.uses_rows(n, sizes, np.float64)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((n, 1))
     y = (X > 0).astype(float)
