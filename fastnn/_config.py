@@ -23,8 +23,9 @@ MAX_BLOCK = 256
 BLAS_MIN_WORK = 1 << 24
 LARGE_BLAS_MIN_WORK = 2_000_000
 # From these already (float64, float32) where NumPy's BLAS runs vectors as
-# wide as the kernels' (_threads.narrow_blas is False): the BLAS products
-# then beat the packed blocks on less work, float32's most.
+# wide as the kernels' (_threads.narrow_blas is False), for layers wider
+# than STREAM_MAX_WIDTH: the BLAS products then beat the packed blocks on
+# less work, float32's most. On narrower layers BLAS is slow still.
 EVEN_BLAS_MIN_WORK = 4_000_000
 EVEN_BLAS_MIN_WORK_32 = 1_000_000
 PACKED_MAX_WEIGHTS = 1 << 15

@@ -38,7 +38,8 @@ def uses_rows(n, sizes, dtype):
     """Whether n samples of dtype take the row path: from BLAS_MIN_WORK multiply-adds per epoch in the two dense layers.
 
     From EVEN_BLAS_MIN_WORK (float64) or EVEN_BLAS_MIN_WORK_32 (float32)
-    already where NumPy's BLAS is not narrower than the kernels (only then
+    already for layers wider than STREAM_MAX_WIDTH (hidden x (inputs +
+    outputs)) where NumPy's BLAS is not narrower than the kernels (only then
     is threadpoolctl asked: the tutorial's small data never needs it). From
     LARGE_BLAS_MIN_WORK where W1 is large: the packed blocks sum W1's
     gradient in float64 beside W1, which then no longer stays in the core's
@@ -53,7 +54,8 @@ def uses_rows(n, sizes, dtype):
     if f * h > _config.PACKED_MAX_WEIGHTS:
         bound = min(bound, _config.LARGE_BLAS_MIN_WORK)
     even = _config.EVEN_BLAS_MIN_WORK_32 if np.dtype(dtype) == np.float32 else _config.EVEN_BLAS_MIN_WORK
-    if even <= work < bound and not _threads.narrow_blas():
+    wide = h * (f + o) > _config.STREAM_MAX_WIDTH  # narrower layers are slow in BLAS, whatever its width
+    if wide and even <= work < bound and not _threads.narrow_blas():
         return True
     return work >= bound
 
