@@ -27,7 +27,11 @@ def machine():
     import numpy as np  # loads its BLAS, whenever this is called
     from threadpoolctl import threadpool_info
 
-    kernels = blas_name(threadpool_info(), np.show_config(mode="dicts"))
+    try:
+        numpy_config = np.show_config(mode="dicts")
+    except TypeError:  # NumPy before 1.26
+        numpy_config = {}
+    kernels = blas_name(threadpool_info(), numpy_config)
     if os.environ.get("OPENBLAS_CORETYPE"):
         kernels += f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})"
     return {"llvm": llvm.get_host_cpu_name(), "blas": kernels}

@@ -249,9 +249,14 @@ def narrow_blas():
             import llvmlite.binding
             from threadpoolctl import threadpool_info
 
-            kernels = [i.get("architecture", "").lower() for i in threadpool_info() if i.get("user_api") == "blas"
-                       and i.get("internal_api") == "openblas"]
-            avx512 = llvmlite.binding.get_host_cpu_features().get("avx512f", False)
+            found = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+            found = [i for i in found if "numpy" in i.get("filepath", "")] or found  # NumPy's, where it is told
+            kernels = [i.get("architecture", "").lower() for i in found if i.get("internal_api") == "openblas"]
+            features = numba_config.CPU_FEATURES  # what the kernels compile for, where Numba was told a CPU
+            if features is None:
+                avx512 = numba_config.CPU_NAME is None and llvmlite.binding.get_host_cpu_features().get("avx512f", False)
+            else:
+                avx512 = "+avx512f" in features.split(",")
             _blas["narrow"] = bool(avx512 and kernels and all(k and k not in _WIDE_BLAS for k in kernels))
         return _blas["narrow"]
 

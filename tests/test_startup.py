@@ -133,7 +133,8 @@ def test_wide_vectors_are_asked_for_on_avx512_only_and_never_over_a_cpu_numba_wa
     config = SimpleNamespace(CPU_NAME=None, CPU_FEATURES=None)
     assert not _kernels.prefer_wide_vectors(config) and config.CPU_FEATURES is None
     host(avx2=True, avx512f=True)
-    for told in (dict(CPU_NAME="generic", CPU_FEATURES=""), dict(CPU_NAME=None, CPU_FEATURES="+avx2")):
+    for told in (dict(CPU_NAME="generic", CPU_FEATURES=""), dict(CPU_NAME=None, CPU_FEATURES="+avx2"),
+                 dict(CPU_NAME=None, CPU_FEATURES=None, ENABLE_AVX=False)):
         config = SimpleNamespace(**told)
         assert not _kernels.prefer_wide_vectors(config)
         assert vars(config) == told
@@ -179,3 +180,19 @@ def test_after_importing_fastnn_numba_code_uses_zmm_on_avx512_unless_told_a_cpu(
                           env=dict(env, NUMBA_CPU_FEATURES=told))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["features"] == told
+
+
+def test_no_wide_vectors_once_numba_has_made_its_code_generator(tmp_path):
+    script = textwrap.dedent(
+        """
+        import numba
+        numba.njit(lambda x: x + 1)(1)  # Numba's code generator is made here
+        from fastnn import _kernels
+        print(numba.config.CPU_FEATURES, _kernels.prefer_wide_vectors())
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          env=dict(env, NUMBA_CACHE_DIR=str(tmp_path)))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", "False"]  # nothing recorded that would not be in effect

@@ -24,7 +24,7 @@ import threading
 import llvmlite.binding
 import numba
 from numba import njit
-from numba.core import event
+from numba.core import event, registry
 
 
 def prefer_wide_vectors(config=numba.config):
@@ -37,10 +37,13 @@ def prefer_wide_vectors(config=numba.config):
     when it makes its code generator, at the first function decorated in
     the process: it then holds for all of the process's Numba code, and not
     at all if some was decorated before fastnn was imported. A CPU that
-    Numba was told of (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES) is left alone.
+    Numba was told of (NUMBA_CPU_NAME, NUMBA_CPU_FEATURES), or told to use
+    no AVX (NUMBA_ENABLE_AVX=0), is left alone.
     """
-    if config.CPU_NAME is not None or config.CPU_FEATURES is not None:
+    if config.CPU_NAME is not None or config.CPU_FEATURES is not None or not getattr(config, "ENABLE_AVX", True):
         return False
+    if config is numba.config and "_toplevel_target_context" in vars(registry.cpu_target):
+        return False  # the code generator is made already: the setting would change nothing
     features = llvmlite.binding.get_host_cpu_features()
     if not features.get("avx512f", False):
         return False
