@@ -24,31 +24,20 @@ def machine():
     import os
 
     import llvmlite.binding as llvm
-    import numpy as np  # loads its BLAS, whenever this is called
     from threadpoolctl import threadpool_info
 
-    try:
-        numpy_config = np.show_config(mode="dicts")
-    except TypeError:  # NumPy before 1.26
-        numpy_config = {}
-    kernels = blas_name(threadpool_info(), numpy_config)
+    from fastnn._threads import numpy_blas, numpy_build  # numpy_build loads NumPy, and its BLAS
+
+    kernels = blas_name(numpy_blas(threadpool_info(), numpy_build()))
     if os.environ.get("OPENBLAS_CORETYPE"):
         kernels += f" (OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']})"
     return {"llvm": llvm.get_host_cpu_name(), "blas": kernels}
 
 
-def blas_name(libraries, numpy_config):
-    """NumPy's BLAS among threadpoolctl's `libraries` (SciPy's or a peer's may be loaded too), as "openblas 0.3.31, SkylakeX kernels".
-
-    NumPy's is the one inside NumPy's package, else the one its build
-    configuration names (a system or conda library), else the first.
-    """
-    found = [i for i in libraries if i.get("user_api") == "blas"]
-    if not found:
+def blas_name(blas):
+    """A BLAS of threadpoolctl's (fastnn._threads.numpy_blas) as "openblas 0.3.31, SkylakeX kernels"."""
+    if not blas:
         return "unknown BLAS"
-    name = numpy_config.get("Build Dependencies", {}).get("blas", {}).get("name", "").replace("-", "_")
-    blas = next((i for i in found if "numpy" in i.get("filepath", "")), None) or next(
-        (i for i in found if name and i.get("prefix", "").startswith("lib" + name)), found[0])
     text = " ".join(str(blas[key]) for key in ("internal_api", "version") if blas.get(key))
     return text + (f", {blas['architecture']} kernels" if blas.get("architecture") else "")
 

@@ -59,6 +59,11 @@ def test_report_chart_is_a_png(tmp_path):
 def test_blas_name_is_numpys_among_the_loaded_ones_and_says_what_it_does_not_know():
     from report import blas_name, machine
 
+    from fastnn._threads import numpy_blas
+
+    def named(libraries, build):
+        return blas_name(numpy_blas(libraries, build))
+
     scipys = {"user_api": "blas", "internal_api": "openblas", "version": "0.3.27", "prefix": "libscipy_openblas",
               "filepath": "/env/scipy.libs/libscipy_openblas.so", "architecture": "SkylakeX"}
     system = {"user_api": "blas", "internal_api": "openblas", "version": "0.3.21", "prefix": "libopenblas",
@@ -66,11 +71,11 @@ def test_blas_name_is_numpys_among_the_loaded_ones_and_says_what_it_does_not_kno
     wheel = dict(scipys, filepath="/env/numpy.libs/libscipy_openblas64_.so", version="0.3.31")
     openmp = {"user_api": "openmp", "internal_api": "openmp", "prefix": "libgomp", "filepath": "/env/libgomp.so"}
     built_with = {"Build Dependencies": {"blas": {"name": "openblas"}}}
-    assert blas_name([openmp, scipys, wheel], {}) == "openblas 0.3.31, SkylakeX kernels"  # inside NumPy's package
-    assert blas_name([scipys, system], built_with) == "openblas 0.3.21, Haswell kernels"  # the one NumPy was built with
-    assert blas_name([scipys, system], {}) == "openblas 0.3.27, SkylakeX kernels"  # else the first
+    assert named([openmp, scipys, wheel], {}) == "openblas 0.3.31, SkylakeX kernels"  # inside NumPy's package
+    assert named([scipys, system], built_with) == "openblas 0.3.21, Haswell kernels"  # the one NumPy was built with
+    assert named([scipys, system], {}) == "openblas 0.3.27, SkylakeX kernels"  # else the first
     mkl = {"user_api": "blas", "internal_api": "mkl", "version": "2024.2", "prefix": "libmkl_rt", "filepath": "/x"}
-    assert blas_name([mkl], {}) == "mkl 2024.2"  # no kernels named
-    assert blas_name([openmp], built_with) == "unknown BLAS"
-    assert blas_name([], {}) == "unknown BLAS"
+    assert named([mkl], {}) == "mkl 2024.2"  # no kernels named
+    assert named([openmp], built_with) == "unknown BLAS"
+    assert named([], {}) == "unknown BLAS"
     assert set(machine()) == {"llvm", "blas"}

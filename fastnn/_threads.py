@@ -249,16 +249,37 @@ def narrow_blas():
             import llvmlite.binding
             from threadpoolctl import threadpool_info
 
-            found = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-            found = [i for i in found if "numpy" in i.get("filepath", "")] or found  # NumPy's, where it is told
-            kernels = [i.get("architecture", "").lower() for i in found if i.get("internal_api") == "openblas"]
+            blas = numpy_blas(threadpool_info(), numpy_build())
+            kernels = blas.get("architecture", "").lower() if blas.get("internal_api") == "openblas" else ""
             features = numba_config.CPU_FEATURES  # what the kernels compile for, where Numba was told a CPU
             if features is None:
                 avx512 = numba_config.CPU_NAME is None and llvmlite.binding.get_host_cpu_features().get("avx512f", False)
             else:
                 avx512 = "+avx512f" in features.split(",")
-            _blas["narrow"] = bool(avx512 and kernels and all(k and k not in _WIDE_BLAS for k in kernels))
+            _blas["narrow"] = bool(avx512 and kernels and kernels not in _WIDE_BLAS)
         return _blas["narrow"]
+
+
+def numpy_blas(libraries, build):
+    """NumPy's BLAS among threadpoolctl's `libraries` (SciPy's or a peer's may be loaded too); {} if none.
+
+    The one inside NumPy's package, else the one NumPy's build
+    configuration (numpy_build) names, a system or conda library, else the
+    first.
+    """
+    found = [i for i in libraries if i.get("user_api") == "blas"]
+    name = build.get("Build Dependencies", {}).get("blas", {}).get("name", "").replace("-", "_")
+    inside = (i for i in found if "numpy" in i.get("filepath", ""))
+    named = (i for i in found if name and i.get("prefix", "").startswith("lib" + name))
+    return next(inside, None) or next(named, None) or (found[0] if found else {})
+
+
+def numpy_build():
+    """NumPy's build configuration as a dict ({} before NumPy 1.26)."""
+    try:
+        return np.show_config(mode="dicts")
+    except TypeError:
+        return {}
 
 
 def _release_blas_control():
