@@ -50,6 +50,8 @@ def uses_rows(n, sizes, dtype):
     if packed_values(n, sizes) > _config.PACKED_MAX_ELEMENTS:
         return True
     work = n * h * (f + o)
+    if work < _config.UNIT_SPLIT_MAX_WORK and unit_slices(n, sizes) is not None:
+        return False  # packed.train_units: both cores on a block of many features, which the BLAS products cannot match
     bound = _config.BLAS_MIN_WORK
     if f * h > _config.PACKED_MAX_WEIGHTS:
         bound = min(bound, _config.LARGE_BLAS_MIN_WORK)
@@ -145,6 +147,7 @@ class PackedEpochs:
         self.acts, self.deltas = _packed_buffers(net._params(), self.n)
         self.kept = None  # tiny.epochs keeps no outputs
         self.chunks = packed_chunks(self.n, net._sizes()) if self.kernel is packed.train else whole_blocks(self.n)
+        self.units = unit_slices(self.n, net._sizes()) if self.kernel is packed.train else None
         count = len(self.chunks) - 1
         sums = net._sums
         # Chunk c's gradient contributions: parts[c] (the sums themselves for one chunk).
@@ -164,7 +167,12 @@ class PackedEpochs:
         args = (self.X, self.Y, self.M, self.net._params(), self.parts, self.acts, self.deltas, self.kept,
                 losses[start:stop], self.lr, self.rule)
         work = (stop - start) * self.n * work_per_sample(self.net._sizes())
-        if len(self.chunks) == 2 or work < _config.PACKED_TEAM_WORK:  # waking the helpers costs 0.3-0.8 ms
+        if work >= _config.PACKED_TEAM_WORK and self.units is not None:  # one chunk, cut across the hidden units
+            state, sums = np.zeros(packed.STATE, np.int64), self.net._sums
+            args = args[:4] + (sums,) + args[5:]
+            _threads.alongside(lambda: packed.train_units(*args, (self.units, state, True)),
+                               lambda: packed.train_units(*args, (self.units, state, False)), 1)
+        elif len(self.chunks) == 2 or work < _config.PACKED_TEAM_WORK:  # waking the helpers costs 0.3-0.8 ms
             self.kernel(*args, (self.chunks, np.zeros(packed.STATE, np.int64), True))
         else:  # the helpers take chunks beside this thread, inside the compiled call
             state = np.zeros(packed.STATE, np.int64)
@@ -221,6 +229,24 @@ def packed_chunks(n, sizes):
         return whole_blocks(n)
     per = min(-(-n_blocks // 2), -(-n_blocks * _config.PACKED_CHUNK_WORK // work))  # blocks a chunk: two chunks at least
     return np.array([0] + [stop for _, stop in even_chunks(n_blocks, per)], np.int64)
+
+
+def unit_slices(n, sizes):
+    """packed.train_units' slices (hidden units, features) for n samples, as bounds; None where it is not used.
+
+    For one block of samples (which packed_chunks cannot cut) with at least
+    UNIT_SPLIT_MIN_FEATURES features, whose epoch does at least
+    UNIT_SPLIT_WORK: the output layer's task runs alone, so the features'
+    products must outweigh it. Four slices of each, of an even size
+    (_product's and _row_products' pairs): the tasks are claimed in turn,
+    so a thread held up holds up a quarter of a phase.
+    """
+    f, h, o = sizes
+    if blocks(n)[0] > 1 or f < _config.UNIT_SPLIT_MIN_FEATURES:
+        return None
+    if n * work_per_sample(sizes) < _config.UNIT_SPLIT_WORK:
+        return None
+    return tuple(np.array(list(range(0, m, 2 * -(-m // 8))) + [m], np.int64) for m in (h, f))
 
 
 def forward_packed(X, params):

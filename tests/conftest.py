@@ -11,6 +11,9 @@ ROUTES = {
     # the packed block kernels (small data), in blocks of 8 samples cut into two chunks on all cores
     "blocks": dict(NO_ROWS, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=0, MAX_BLOCK=8,
                PACKED_SPLIT_WORK=0, PACKED_TEAM_WORK=0),
+    # one block, its epochs cut across the units of the first layer on all cores (packed.train_units)
+    "units": dict(NO_ROWS, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=0, UNIT_SPLIT_MIN_FEATURES=0, UNIT_SPLIT_WORK=0,
+                  PACKED_TEAM_WORK=0),
     # the tutorial's size of network: tiny.train, one unit at a time (here at every size)
     "tiny": dict(NO_ROWS, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=10**18, TINY_WIDTH=10**18),
     # a few rows: rows.train, vectorized over the hidden units

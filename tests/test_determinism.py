@@ -24,6 +24,7 @@ CHILD = textwrap.dedent(
     assert [_paths.plan(n, sizes, d) for n, sizes, d in [(7000, (40, 64, 1), np.float64), (7000, (40, 64, 3), np.float32),
                                                           (2000, (600, 16, 1), np.float32)]] == ["rows"] * 3
     assert _paths.plan(100_000, (5, 8, 1), np.float32) == "stream"
+    assert _paths.plan(64, (600, 16, 1), np.float64) == "packed" and _paths.unit_slices(64, (600, 16, 1)) is not None
     _config.BLAS_BLOCK_ELEMENTS = 64 * 1000  # 1,000 rows a block below: seven blocks of rows
     _config.CHUNK_ELEMENTS = 64 * 250  # 250 rows a chunk at hidden 64: four chunks a block, over the threads
     digest = hashlib.sha256()
@@ -35,6 +36,7 @@ CHILD = textwrap.dedent(
         (1000, 20, 32, 1, np.float64, {}),                   # block kernels, two chunks of blocks on the threads
         (2000, 16, 16, 10, np.float32, {}),
         (8, 5, 32, 1, np.float32, {}),                       # a few rows
+        (64, 600, 16, 1, np.float64, {}),                    # one block of many inputs, cut across the units
         (7000, 40, 64, 1, np.float64, {}),                   # BLAS products, seven blocks of rows, in chunks
         (7000, 40, 64, 1, np.float32, {"gradient": "exact"}),
         (7000, 40, 64, 3, np.float32, {}),                   # the output layer's products by BLAS too

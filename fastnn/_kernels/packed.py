@@ -26,18 +26,18 @@ from ._math import _sigmoid, _sigmoid_derivative, _zero, add_sums, flush_subnorm
 # their own that every kernel calls, not inlined into each call site by
 # Numba, which halved the first compile of the kernels that use them.
 @jit(**NJIT)
-def _product(A, W, Z, blk):
-    """Z[j] = sum over k of A[k] W[k, j], for the samples of block blk.
+def _product(A, W, Z, blk, j0, j1):
+    """Z[j] = sum over k of A[k] W[k, j] for the units j0 <= j < j1, for the samples of block blk.
 
     Four of A's rows and two of Z's at a time: each pass then does eight
     multiply-adds per four loads of A and two loads and stores of Z. One
     row of A and one of Z at a time, it was bound by the stores; four and
     one, by the loads.
     """
-    width, K, J = A.shape[2], A.shape[0], W.shape[1]
+    width, K = A.shape[2], A.shape[0]
     K4 = K - K % 4
-    J2 = J - J % 2
-    for j in range(0, J2, 2):
+    J2 = j1 - (j1 - j0) % 2
+    for j in range(j0, J2, 2):
         for i in range(width):
             Z[j, blk, i] = 0.0
             Z[j + 1, blk, i] = 0.0
@@ -54,7 +54,7 @@ def _product(A, W, Z, blk):
                 a = A[k, blk, i]
                 Z[j, blk, i] += a * u
                 Z[j + 1, blk, i] += a * v
-    for j in range(J2, J):
+    for j in range(J2, j1):
         for i in range(width):
             Z[j, blk, i] = 0.0
         for k in range(0, K4, 4):
@@ -72,7 +72,7 @@ def _dense_sigmoid(A, W, b, Z, S, blk):
     """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk."""
     # int(): the stream kernels' literal 0 would compile a variant of its own;
     # W[:, :], of layout "A" as is W2.T[:, :] in gradient_block: one variant for both.
-    _product(A, W[:, :], Z, int(blk))
+    _product(A, W[:, :], Z, int(blk), 0, W.shape[1])
     for j in range(W.shape[1]):
         bj = b[0, j]
         for i in range(A.shape[2]):
@@ -121,11 +121,11 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
         else:
             for i in range(width):
                 od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], False) * M[0, blk, i]
-    _product(od, W2.T[:, :], hd, int(blk))  # hd = W2 od: the dense pass's product, W2's rows being hd's
+    _product(od, W2.T[:, :], hd, int(blk), 0, h)  # hd = W2 od: the dense pass's product, W2's rows being hd's
     for j in range(h):
         for i in range(width):
             hd[j, blk, i] = flush_subnormal(hd[j, blk, i] * _sigmoid_derivative(hout[j, blk, i]))
-    _row_products(hout, od, gW2, int(blk))  # int(): as in _dense_sigmoid
+    _row_products(hout, od, gW2, int(blk), 0, h)  # int(): as in _dense_sigmoid
     for k in range(o):
         s = _zero(od[0, blk, 0])
         for i in range(width):
@@ -136,12 +136,12 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
         for i in range(width):
             s += hd[j, blk, i]
         gb1[j] += s
-    _row_products(X, hd, gW1, int(blk))
+    _row_products(X, hd, gW1, int(blk), 0, X.shape[0])
 
 
 @jit(**NJIT)
-def _row_products(A, D, G, blk):
-    """G[k, j] += sum over the samples of block blk of A[k] D[j]: a block's X^T hd (or hout^T od).
+def _row_products(A, D, G, blk, k0, k1):
+    """G[k, j] += sum over the samples of block blk of A[k] D[j], for k0 <= k < k1: a block's X^T hd (or hout^T od).
 
     Two of A's rows by four of D's at a time: eight sums in registers, each
     load serving two or four of them (one row of A by four of D was bound
@@ -149,11 +149,11 @@ def _row_products(A, D, G, blk):
     (at most MAX_BLOCK samples), where it vectorizes widest, then added to
     G (float64).
     """
-    width, K, J = A.shape[2], A.shape[0], D.shape[0]
+    width, J = A.shape[2], D.shape[0]
     J4 = J - J % 4
-    K2 = K - K % 2
+    K2 = k1 - (k1 - k0) % 2
     zero = _zero(A[0, blk, 0])
-    for k in range(0, K2, 2):
+    for k in range(k0, K2, 2):
         for j in range(0, J4, 4):
             s0, s1, s2, s3 = zero, zero, zero, zero
             t0, t1, t2, t3 = zero, zero, zero, zero
@@ -183,7 +183,7 @@ def _row_products(A, D, G, blk):
                 t += A[k + 1, blk, i] * D[j, blk, i]
             G[k, j] += s
             G[k + 1, j] += t
-    for k in range(K2, K):
+    for k in range(K2, k1):
         for j in range(0, J4, 4):
             s0, s1, s2, s3 = zero, zero, zero, zero
             for i in range(width):
@@ -212,7 +212,7 @@ def backward(X, Y, M, params, sums, hout, out, deltas, lr, exact):
     apply_gradients(params, sums, lr)
 
 
-@jit(**INLINE)
+@jit(**NJIT)
 def _kept_losses(kept, count, per, rule, scale, losses, first):
     """losses[first + s] for the `count` epochs whose outputs are in kept[0] (`per` values each).
 
@@ -374,3 +374,138 @@ def _helpers(X, Y, M, params, parts, acts, deltas, rule, chunks, state, epochs):
         else:
             _chunk(X, Y, M, params, parts, acts, deltas, rule, chunks, ticket - e * count, True)
             _atomic.fetch_add(state, _DONE, 1)
+
+
+# A few blocks of wide layers: each epoch's work cut across the units of
+# the first layer instead of the blocks, on the team of packed.train. An
+# epoch runs in three phases, each waiting for the one before: the hidden
+# layer of slices of the hidden units (U tasks, U = len(units) - 1), the
+# output layer (one task: every hidden unit's activation is needed), and
+# W1's gradient and update for slices of the features (F tasks, F =
+# len(features) - 1), that is of W1's rows: slices of its columns would
+# share cache lines at their edges, written by two cores at once. _TAKEN
+# and _DONE count the tickets as in train.
+
+
+@jit(**INLINE)
+def _claim_below(state, stop):
+    """A ticket below `stop` that nobody has taken, or -1 if none is left."""
+    while True:
+        taken = _atomic.load(state, _TAKEN)
+        if taken >= stop:
+            return -1
+        if _atomic.compare_exchange(state, _TAKEN, taken, taken + 1):
+            return taken
+
+
+@jit(**NJIT)
+def _unit_task(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, slices, task, e, slots, scale):
+    """Task `task` of epoch e of train_units (slices = (units, features))."""
+    W1, b1, W2, b2 = params
+    gW1, gb1, gW2, gb2 = sums
+    hin, hout, oin, out = acts
+    hd, od = deltas
+    units, features = slices
+    U, n_blocks, width = units.shape[0] - 1, X.shape[1], X.shape[2]
+    if task < U:  # the hidden layer of units [j0, j1)
+        j0, j1 = units[task], units[task + 1]
+        for blk in range(n_blocks):
+            _product(X, W1[:, :], hin, int(blk), j0, j1)  # W1[:, :], int(): _dense_sigmoid's variant
+            for j in range(j0, j1):
+                bj = b1[0, j]
+                for i in range(width):
+                    z = hin[j, blk, i] + bj
+                    hin[j, blk, i] = z
+                    hout[j, blk, i] = _sigmoid(z)
+    elif task == U:  # the output layer, the deltas, the sums but gW1's; W2, b2 and b1 updated
+        h, o = W2.shape
+        for blk in range(n_blocks):
+            _dense_sigmoid(hout, W2, b2, oin, out, blk)
+            for k in range(o):
+                if rule[3]:
+                    for i in range(width):
+                        od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], True) * M[0, blk, i]
+                else:
+                    for i in range(width):
+                        od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], False) * M[0, blk, i]
+            _product(od, W2.T[:, :], hd, int(blk), 0, h)
+            for j in range(h):
+                for i in range(width):
+                    hd[j, blk, i] = flush_subnormal(hd[j, blk, i] * _sigmoid_derivative(hout[j, blk, i]))
+            _row_products(hout, od, gW2, int(blk), 0, h)
+            for k in range(o):
+                s = _zero(od[0, blk, 0])
+                for i in range(width):
+                    s += od[k, blk, i]
+                gb2[k] += s
+            for j in range(h):
+                s = _zero(hd[0, blk, 0])
+                for i in range(width):
+                    s += hd[j, blk, i]
+                gb1[j] += s
+        no_W1 = W1[:0]  # apply_gradients' loops over W1 run zero times: the last phase updates it
+        apply_gradients((no_W1, b1, W2, b2), (gW1[:0], gb1, gW2, gb2), lr)
+        flat = out.reshape(-1)
+        per = flat.shape[0]
+        first = e - e % slots
+        base = (e - first) * per
+        for j in range(per):
+            kept[0][base + j] = flat[j]
+        if e - first == slots - 1 or e == losses.shape[0] - 1:
+            _kept_losses(kept, e - first + 1, per, rule, scale, losses, first)
+    else:  # W1's gradient and update for features [k0, k1)
+        k0, k1 = features[task - U - 1], features[task - U]
+        for blk in range(n_blocks):
+            _row_products(X, hd, gW1, int(blk), k0, k1)
+        for k in range(k0, k1):
+            for j in range(W1.shape[1]):
+                W1[k, j] -= gW1[k, j] * lr
+                gW1[k, j] = 0.0
+
+
+@jit(**NJIT)
+def train_units(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, team):
+    """train's epochs (losses[e] the mean loss before epoch e's update), each epoch cut across the units of the first layer.
+
+    team = (slices, state, leader): slices = (units, features), the bounds
+    of the slices of the hidden units (multiples of 2, _product's pairs) and
+    of the features (multiples of 2, _row_products' pairs), so that each
+    slice is computed as in the whole range; state and leader as in train.
+    Every sum over samples and blocks is made in train's order, that of
+    one chunk of all the blocks, and every update of an element follows
+    its own sum: the same bits as train with one chunk, whatever thread
+    runs a task. The sums start at 0 and are left at 0.
+    """
+    slices, state, leader = team
+    epochs, U, F = losses.shape[0], slices[0].shape[0] - 1, slices[1].shape[0] - 1
+    per_epoch = U + 1 + F
+    samples = 0.0
+    for blk in range(M.shape[1]):
+        for i in range(M.shape[2]):
+            samples += M[0, blk, i]
+    scale = 1.0 / (samples * acts[3].shape[0])
+    slots = kept[0].shape[0] // acts[3].reshape(-1).shape[0]
+    if leader:
+        zero_sums(sums)  # an interrupted training may have left some
+        _atomic.fetch_add(state, _STARTED, 1)
+    elif not _atomic.wait_for(state, _STARTED, 1, _PATIENCE):
+        return
+    for e in range(epochs):
+        for phase in range(3):
+            start = e * per_epoch + (0 if phase == 0 else U + phase - 1)
+            stop = e * per_epoch + (U if phase == 0 else (U + 1 if phase == 1 else per_epoch))
+            if leader:
+                if not _atomic.wait_for(state, _DONE, start, _RETIRE):  # a task a helper is running
+                    _atomic.fetch_add(state, _RETIRED, 1)
+                    _atomic.wait_for(state, _DONE, start, _FOREVER)
+            else:
+                _atomic.wait_for(state, _DONE, start, _FOREVER)  # the leader runs whatever is left
+            while leader or _atomic.load(state, _RETIRED) == 0:
+                ticket = _claim_below(state, stop)
+                if ticket < 0:
+                    break
+                _unit_task(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, slices, ticket - e * per_epoch,
+                           e, slots, scale)
+                _atomic.fetch_add(state, _DONE, 1)
+    if leader:
+        _atomic.wait_for(state, _DONE, epochs * per_epoch, _FOREVER)
