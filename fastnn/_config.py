@@ -54,15 +54,18 @@ PACKED_SPLIT_WORK = 40_000
 PACKED_CHUNK_WORK = 250_000
 PACKED_TEAM_WORK = 8_000_000
 
-# One block of samples (MAX_BLOCK or fewer) with at least
-# UNIT_SPLIT_MIN_FEATURES features, from UNIT_SPLIT_WORK per epoch: its
+# Up to UNIT_SPLIT_MAX_BLOCKS blocks of samples with at least
+# UNIT_SPLIT_MIN_FEATURES features, from UNIT_SPLIT_WORK per epoch: the
 # epochs are shared by the threads across the units of the first layer
-# (packed.train_units), three waits an epoch instead of one; and under
-# UNIT_SPLIT_MAX_WORK multiply-adds an epoch, such data stays off the row
-# path, whose BLAS products on one thread are slower.
+# (packed.train_units), three waits an epoch, instead of by chunks of
+# blocks. Such data stays off the row path if it is one block, or under
+# UNIT_SPLIT_MAX_WORK multiply-adds an epoch, or in float64 with at most
+# UNIT_SPLIT_MAX_HIDDEN hidden units (docs/design.md, "The plan").
 UNIT_SPLIT_WORK = 200_000
 UNIT_SPLIT_MIN_FEATURES = 512
+UNIT_SPLIT_MAX_BLOCKS = 4
 UNIT_SPLIT_MAX_WORK = 12_000_000
+UNIT_SPLIT_MAX_HIDDEN = 16
 
 # From this many outputs the row path's output layer is BLAS products as well.
 OUTPUTS_BLAS = 2

@@ -45,13 +45,20 @@ def uses_rows(n, sizes, dtype):
     gradient in float64 beside W1, which then no longer stays in the core's
     cache. And whatever the work where the packed layout would hold more
     than PACKED_MAX_ELEMENTS values (packed_values): the memory bound.
+    Not for the few blocks of many features that unit_slices cuts across
+    the units (up to UNIT_SPLIT_MAX_BLOCKS): one block at any work, more
+    under UNIT_SPLIT_MAX_WORK, or with UNIT_SPLIT_MAX_HIDDEN hidden units
+    or fewer in float64, where the BLAS products on one thread a chunk
+    were slower.
     """
     f, h, o = sizes
     if packed_values(n, sizes) > _config.PACKED_MAX_ELEMENTS:
         return True
     work = n * h * (f + o)
-    if work < _config.UNIT_SPLIT_MAX_WORK and unit_slices(n, sizes) is not None:
-        return False  # packed.train_units: both cores on a block of many features, which the BLAS products cannot match
+    if unit_slices(n, sizes) is not None:  # packed.train_units: both cores on a few blocks of many features
+        narrow_double = h <= _config.UNIT_SPLIT_MAX_HIDDEN and np.dtype(dtype) == np.float64  # BLAS is slowest there
+        if blocks(n)[0] == 1 or work < _config.UNIT_SPLIT_MAX_WORK or narrow_double:
+            return False
     bound = _config.BLAS_MIN_WORK
     if f * h > _config.PACKED_MAX_WEIGHTS:
         bound = min(bound, _config.LARGE_BLAS_MIN_WORK)
@@ -234,15 +241,16 @@ def packed_chunks(n, sizes):
 def unit_slices(n, sizes):
     """packed.train_units' slices (hidden units, features) for n samples, as bounds; None where it is not used.
 
-    For one block of samples (which packed_chunks cannot cut) with at least
-    UNIT_SPLIT_MIN_FEATURES features, whose epoch does at least
-    UNIT_SPLIT_WORK: the output layer's task runs alone, so the features'
-    products must outweigh it. Four slices of each, of an even size
+    For up to UNIT_SPLIT_MAX_BLOCKS blocks of samples (one block,
+    packed_chunks cannot cut) with at least UNIT_SPLIT_MIN_FEATURES
+    features, whose epoch does at least UNIT_SPLIT_WORK: the output layer's
+    task runs alone, so the features' products must outweigh it; and
+    across the units, no chunk holds a gradient of W1 of its own. Four slices of each, of an even size
     (_product's and _row_products' pairs): the tasks are claimed in turn,
     so a thread held up holds up a quarter of a phase.
     """
     f, h, o = sizes
-    if blocks(n)[0] > 1 or f < _config.UNIT_SPLIT_MIN_FEATURES:
+    if blocks(n)[0] > _config.UNIT_SPLIT_MAX_BLOCKS or f < _config.UNIT_SPLIT_MIN_FEATURES:
         return None
     if n * work_per_sample(sizes) < _config.UNIT_SPLIT_WORK:
         return None

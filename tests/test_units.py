@@ -14,7 +14,8 @@ from fastnn._kernels import packed
 
 from conftest import NO_ROWS
 
-ONE_CHUNK = dict(NO_ROWS, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=0, UNIT_SPLIT_MIN_FEATURES=10**18)
+ONE_CHUNK = dict(NO_ROWS, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=0, UNIT_SPLIT_MIN_FEATURES=10**18,
+                 PACKED_SPLIT_WORK=10**18)  # all the blocks in one chunk
 SPLIT = dict(ONE_CHUNK, UNIT_SPLIT_MIN_FEATURES=0, UNIT_SPLIT_WORK=0, PACKED_TEAM_WORK=0)
 
 
@@ -33,6 +34,7 @@ def trained(settings, n, f, h, o, dtype, gradient, epochs=7):
     (50, 37, 13, 3, np.float32, "tutorial"),     # slices of odd sizes, several outputs, padding in the block
     (9, 5, 3, 2, np.float64, "exact"),           # fewer units and features than slices
     (256, 600, 16, 1, np.float32, "exact"),      # a full block
+    (601, 520, 16, 2, np.float64, "tutorial"),   # three blocks, the last padded
 ])
 def test_the_cut_gives_one_chunks_bits(monkeypatch, n, f, h, o, dtype, gradient):
     calls = []
@@ -59,11 +61,15 @@ def test_unit_slices_cover_the_units_and_features_in_even_slices():
     assert all(b % 2 == 0 for b in list(units[:-1]) + list(features[:-1]))
 
 
-def test_the_plan_takes_the_cut_for_a_block_of_many_features_only():
-    assert _paths.plan(64, (1000, 64, 1), np.float64) == "packed"  # on the row path before, at 0.7 of JAX's speed
-    assert _paths.plan(64, (2000, 16, 1), np.float32) == "packed"
+def test_the_plan_takes_the_cut_for_a_few_blocks_of_many_features_only():
+    for dtype in (np.float32, np.float64):
+        assert _paths.plan(64, (1000, 64, 1), dtype) == "packed"  # on the row path before, at 0.7 of JAX's speed
+        assert _paths.plan(256, (2000, 128, 1), dtype) == "packed"  # one block: at any work
+        assert _paths.plan(300, (1000, 32, 1), dtype) == "packed"  # two blocks, under UNIT_SPLIT_MAX_WORK
+        assert _paths.plan(512, (1000, 64, 1), dtype) == "rows"  # two blocks, over it
+    assert _paths.plan(1000, (2000, 16, 1), np.float64) == "packed"  # a few narrow blocks in float64
+    assert _paths.plan(1000, (2000, 16, 1), np.float32) == "rows"  # ... but not in float32
     assert _paths.unit_slices(64, (1000, 64, 1)) is not None
-    assert _paths.unit_slices(257, (1000, 64, 1)) is None  # two blocks: cut into chunks of blocks instead
+    assert _paths.unit_slices(1025, (1000, 16, 1)) is None  # five blocks: cut into chunks of blocks instead
     assert _paths.unit_slices(64, (100, 256, 1)) is None  # few features: the output layer's task would weigh
     assert _paths.unit_slices(4, (1000, 4, 1)) is None  # too little work an epoch for three waits
-    assert _paths.plan(256, (1000, 64, 1), np.float64) == "rows"  # past UNIT_SPLIT_MAX_WORK
