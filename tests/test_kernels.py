@@ -132,8 +132,8 @@ def _hidden_outputs():
 
 def _row_hidden_deltas():
     H, HD = _hidden_outputs(), np.zeros((_N, _H), _F32)
-    part = (np.zeros((0, 0), _F32), np.zeros(_H, _F32), np.zeros((_H, _O), _F32), np.zeros(_O, _F32))
-    rows._hidden_deltas(H, np.ones((_H, _O), _F32), HD, np.full((_N, _O), 5e-4, _F32), part)
+    part = (np.zeros(_H, _F32), np.zeros((_O, _H), _F32), np.zeros(_O, _F32))  # gb1, gW2^T, gb2
+    rows._hidden_deltas(H, np.ones((_O, _H), _F32), HD, np.full((_N, _O), 5e-4, _F32), part)  # W2^T
     return (HD,)
 
 

@@ -304,10 +304,10 @@ def apply_gradients(params, sums, lr):
     """
     W1, b1, W2, b2 = params
     gW1, gb1, gW2, gb2 = sums
-    for j in range(W2.shape[0]):
-        for k in range(W2.shape[1]):
-            W2[j, k] -= gW2[j, k] * lr
-            gW2[j, k] = 0.0
+    w2, g2 = W2.reshape(-1), gW2.reshape(-1)  # flat: a loop over W2's rows of one output would not vectorize
+    for i in range(w2.shape[0]):
+        w2[i] -= g2[i] * lr
+        g2[i] = 0.0
     for k in range(W2.shape[1]):
         b2[0, k] -= gb2[k] * lr
         gb2[k] = 0.0

@@ -43,31 +43,43 @@ def hidden_rows(Z, Y, params, HD, od, rule, sums):
     _, b1, W2, b2 = params
     h, o = W2.shape
     zero_sums(sums)
-    part = (np.zeros((0, 0), Z.dtype), np.zeros(h, Z.dtype), np.zeros((h, o), Z.dtype), np.zeros(o, Z.dtype))
+    _, gb1, gW2, gb2 = sums
+    # W2 and the partial sum of its gradient by output: the loops over the
+    # hidden units are then unit-stride, which they were not over a column of W2.
+    W2T = np.ascontiguousarray(W2.T)
+    pb1, pW2T, pb2 = np.zeros(h, Z.dtype), np.zeros((o, h), Z.dtype), np.zeros(o, Z.dtype)
     total = 0.0
     for first in range(0, Z.shape[0], 256):
         last = min(Z.shape[0], first + 256)
         Zr, odr, HDr = Z[first:last], od[first:last], HD[first:last]
-        _output_inputs(Zr, b1, W2, b2, odr)
+        _output_inputs(Zr, b1, W2T, b2, odr)
         total += _output_deltas(odr.reshape(-1), Y[first:last].reshape(-1), rule)
-        _hidden_deltas(Zr, W2, HDr, odr, part)
-        add_sums(sums, part)
-        zero_sums(part)
+        _hidden_deltas(Zr, W2T, HDr, odr, (pb1, pW2T, pb2))
+        for j in range(h):
+            gb1[j] += pb1[j]
+            pb1[j] = 0.0
+        for k in range(o):
+            gb2[k] += pb2[k]
+            pb2[k] = 0.0
+            for j in range(h):
+                gW2[j, k] += pW2T[k, j]
+                pW2T[k, j] = 0.0
     return -total
 
 
 @jit(**NJIT)
-def _output_inputs(Z, b1, W2, b2, oin):
-    """Z becomes hout = sigmoid(Z + b1), row by row; oin = hout W2 + b2."""
-    h, o = W2.shape
+def _output_inputs(Z, b1, W2T, b2, oin):
+    """Z becomes hout = sigmoid(Z + b1), row by row; oin = hout W2 + b2 (W2T = W2^T, C-ordered)."""
+    o, h = W2T.shape
     for i in range(Z.shape[0]):
         H = Z[i]
         for j in range(h):
             H[j] = _sigmoid(H[j] + b1[0, j])
         for k in range(o):
             s = _zero(H[0])  # the output layer in the network's precision, as forward computes it
+            w = W2T[k]
             for j in range(h):
-                s += H[j] * W2[j, k]
+                s += H[j] * w[j]
             oin[i, k] = s + b2[0, k]
 
 
@@ -85,10 +97,10 @@ def _output_deltas(od, y, rule):
 
 
 @jit(**NJIT)
-def _hidden_deltas(H, W2, HD, od, part):
-    """HD = (od W2^T) H (1 - H), row by row; part's gb1 += sum(HD), gW2 += H^T od, gb2 += sum(od)."""
-    _, bb1, bW2, bb2 = part
-    h, o = W2.shape
+def _hidden_deltas(H, W2T, HD, od, part):
+    """HD = (od W2^T) H (1 - H), row by row; part = (gb1, gW2^T, gb2): gb1 += sum(HD), gW2^T += od^T H, gb2 += sum(od)."""
+    bb1, bW2T, bb2 = part
+    o, h = W2T.shape
     for i in range(H.shape[0]):
         Hi = H[i]
         hd = HD[i]
@@ -97,9 +109,10 @@ def _hidden_deltas(H, W2, HD, od, part):
         for k in range(o):
             d = od[i, k]
             bb2[k] += d
+            g, w = bW2T[k], W2T[k]
             for j in range(h):
-                bW2[j, k] += Hi[j] * d
-                hd[j] += d * W2[j, k]
+                g[j] += Hi[j] * d
+                hd[j] += d * w[j]
         for j in range(h):
             hd[j] = flush_subnormal(hd[j] * _sigmoid_derivative(Hi[j]))
             bb1[j] += hd[j]
