@@ -184,6 +184,13 @@ def _descend_transposed_product(X, D, W, acc, lr):
     n, J = D.shape
     n4 = n - n % 4
     for k in range(X.shape[1]):
+        Wk = W[k]
+        if n == 4:  # one pass for the sum and the update: 0.6-0.7 of the time at 4 x 1,000-2,000 (see docs/design.md)
+            x0, x1, x2, x3 = X[0, k], X[1, k], X[2, k], X[3, k]
+            D0, D1, D2, D3 = D[0], D[1], D[2], D[3]
+            for j in range(J):
+                Wk[j] -= (x0 * D0[j] + x1 * D1[j] + x2 * D2[j] + x3 * D3[j]) * lr
+            continue
         for j in range(J):
             acc[j] = 0.0
         for i in range(0, n4, 4):
@@ -195,7 +202,6 @@ def _descend_transposed_product(X, D, W, acc, lr):
             x, Di = X[i, k], D[i]
             for j in range(J):
                 acc[j] += x * Di[j]
-        Wk = W[k]
         for j in range(J):
             Wk[j] -= acc[j] * lr
 
