@@ -155,6 +155,8 @@ class PackedEpochs:
         self.kept = None  # tiny.epochs keeps no outputs
         self.chunks = packed_chunks(self.n, net._sizes()) if self.kernel is packed.train else whole_blocks(self.n)
         self.units = unit_slices(self.n, net._sizes()) if self.kernel is packed.train else None
+        if self.units is not None:  # calls too short for the team run packed.train: in train_units' order, one chunk
+            self.chunks = whole_blocks(self.n)
         count = len(self.chunks) - 1
         sums = net._sums
         # Chunk c's gradient contributions: parts[c] (the sums themselves for one chunk).
@@ -245,9 +247,10 @@ def unit_slices(n, sizes):
     packed_chunks cannot cut) with at least UNIT_SPLIT_MIN_FEATURES
     features, whose epoch does at least UNIT_SPLIT_WORK: the output layer's
     task runs alone, so the features' products must outweigh it; and
-    across the units, no chunk holds a gradient of W1 of its own. Four slices of each, of an even size
-    (_product's and _row_products' pairs): the tasks are claimed in turn,
-    so a thread held up holds up a quarter of a phase.
+    across the units, no chunk holds a gradient of W1 of its own. Up to
+    four slices of each, of an even size (_product's and _row_products'
+    pairs) but the last: the tasks are claimed in turn, so a thread held
+    up holds up a part of a phase.
     """
     f, h, o = sizes
     if blocks(n)[0] > _config.UNIT_SPLIT_MAX_BLOCKS or f < _config.UNIT_SPLIT_MIN_FEATURES:

@@ -11,7 +11,8 @@ ROUTES = {
     # the packed block kernels (small data), in blocks of 8 samples cut into two chunks on all cores
     "blocks": dict(NO_ROWS, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=0, MAX_BLOCK=8,
                PACKED_SPLIT_WORK=0, PACKED_TEAM_WORK=0),
-    # one block, its epochs cut across the units of the first layer on all cores (packed.train_units)
+    # a few blocks (up to UNIT_SPLIT_MAX_BLOCKS, else packed.train), their epochs cut across the units of the first
+    # layer on all cores (packed.train_units)
     "units": dict(NO_ROWS, FEW_ROWS=0, STREAM_MIN_WORK=10**18, TINY_ROWS=0, UNIT_SPLIT_MIN_FEATURES=0, UNIT_SPLIT_WORK=0,
                   PACKED_TEAM_WORK=0),
     # the tutorial's size of network: tiny.train, one unit at a time (here at every size)

@@ -72,7 +72,7 @@ def _dense_sigmoid(A, W, b, Z, S, blk):
     """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk."""
     # int(): the stream kernels' literal 0 would compile a variant of its own;
     # W[:, :], of layout "A" as is W2.T[:, :] in gradient_block: one variant for both.
-    _product(A, W[:, :], Z, int(blk), 0, W.shape[1])
+    _product(A, W[:, :], Z, int(blk), int(0), W.shape[1])
     for j in range(W.shape[1]):
         bj = b[0, j]
         for i in range(A.shape[2]):
@@ -121,11 +121,11 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
         else:
             for i in range(width):
                 od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], False) * M[0, blk, i]
-    _product(od, W2.T[:, :], hd, int(blk), 0, h)  # hd = W2 od: the dense pass's product, W2's rows being hd's
+    _product(od, W2.T[:, :], hd, int(blk), int(0), h)  # hd = W2 od: the dense pass's product, W2's rows being hd's
     for j in range(h):
         for i in range(width):
             hd[j, blk, i] = flush_subnormal(hd[j, blk, i] * _sigmoid_derivative(hout[j, blk, i]))
-    _row_products(hout, od, gW2, int(blk), 0, h)  # int(): as in _dense_sigmoid
+    _row_products(hout, od, gW2, int(blk), int(0), h)  # int(): as in _dense_sigmoid, 0 too
     for k in range(o):
         s = _zero(od[0, blk, 0])
         for i in range(width):
@@ -136,7 +136,7 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
         for i in range(width):
             s += hd[j, blk, i]
         gb1[j] += s
-    _row_products(X, hd, gW1, int(blk), 0, X.shape[0])
+    _row_products(X, hd, gW1, int(blk), int(0), X.shape[0])
 
 
 @jit(**NJIT)
@@ -428,11 +428,11 @@ def _unit_task(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, slic
                 else:
                     for i in range(width):
                         od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], False) * M[0, blk, i]
-            _product(od, W2.T[:, :], hd, int(blk), 0, h)
+            _product(od, W2.T[:, :], hd, int(blk), int(0), h)
             for j in range(h):
                 for i in range(width):
                     hd[j, blk, i] = flush_subnormal(hd[j, blk, i] * _sigmoid_derivative(hout[j, blk, i]))
-            _row_products(hout, od, gW2, int(blk), 0, h)
+            _row_products(hout, od, gW2, int(blk), int(0), h)
             for k in range(o):
                 s = _zero(od[0, blk, 0])
                 for i in range(width):
@@ -498,8 +498,10 @@ def train_units(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, tea
                 if not _atomic.wait_for(state, _DONE, start, _RETIRE):  # a task a helper is running
                     _atomic.fetch_add(state, _RETIRED, 1)
                     _atomic.wait_for(state, _DONE, start, _FOREVER)
+            elif _atomic.load(state, _RETIRED) != 0:  # the leader runs whatever is left
+                return
             else:
-                _atomic.wait_for(state, _DONE, start, _FOREVER)  # the leader runs whatever is left
+                _atomic.wait_for(state, _DONE, start, _FOREVER)
             while leader or _atomic.load(state, _RETIRED) == 0:
                 ticket = _claim_below(state, stop)
                 if ticket < 0:
