@@ -105,15 +105,25 @@ def loss_block(Y, M, out, rule, blk):
 def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
     """Add the gradient contributions of block blk to the sums (gW1, gb1, gW2, gb2).
 
+    output_gradient_block for all but gW1, then gW1 += X^T hd^T.
+    """
+    output_gradient_block(Y, M, W2, hout, out, deltas, sums, exact, blk)
+    _row_products(X, deltas[0], sums[0], int(blk), int(0), X.shape[0])
+
+
+@jit(**INLINE)
+def output_gradient_block(Y, M, W2, hout, out, deltas, sums, exact, blk):
+    """The deltas of block blk and its contributions to the sums but gW1's.
+
     od = output_delta(out, y) (masked: padding samples add nothing);
     hd = (W2 od) hout (1 - hout);
-    gW2 += hout od^T, gb2 += sum(od), gW1 += X^T hd^T, gb1 += sum(hd).
+    gW2 += hout od^T, gb2 += sum(od), gb1 += sum(hd).
     The sums over samples are written out rather than calls to an inlined
     helper: every inlined copy costs compile time.
     """
     hd, od = deltas
-    gW1, gb1, gW2, gb2 = sums
-    h, o, width = W2.shape[0], W2.shape[1], X.shape[2]
+    _, gb1, gW2, gb2 = sums
+    h, o, width = W2.shape[0], W2.shape[1], hout.shape[2]
     for k in range(o):
         if exact:  # the test outside the loop, which then vectorizes
             for i in range(width):
@@ -136,7 +146,6 @@ def gradient_block(X, Y, M, W2, hout, out, deltas, sums, exact, blk):
         for i in range(width):
             s += hd[j, blk, i]
         gb1[j] += s
-    _row_products(X, hd, gW1, int(blk), int(0), X.shape[0])
 
 
 @jit(**NJIT)
@@ -418,31 +427,9 @@ def _unit_task(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, slic
                     hin[j, blk, i] = z
                     hout[j, blk, i] = _sigmoid(z)
     elif task == U:  # the output layer, the deltas, the sums but gW1's; W2, b2 and b1 updated
-        h, o = W2.shape
         for blk in range(n_blocks):
             _dense_sigmoid(hout, W2, b2, oin, out, blk)
-            for k in range(o):
-                if rule[3]:
-                    for i in range(width):
-                        od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], True) * M[0, blk, i]
-                else:
-                    for i in range(width):
-                        od[k, blk, i] = output_delta(out[k, blk, i], Y[k, blk, i], False) * M[0, blk, i]
-            _product(od, W2.T[:, :], hd, int(blk), int(0), h)
-            for j in range(h):
-                for i in range(width):
-                    hd[j, blk, i] = flush_subnormal(hd[j, blk, i] * _sigmoid_derivative(hout[j, blk, i]))
-            _row_products(hout, od, gW2, int(blk), int(0), h)
-            for k in range(o):
-                s = _zero(od[0, blk, 0])
-                for i in range(width):
-                    s += od[k, blk, i]
-                gb2[k] += s
-            for j in range(h):
-                s = _zero(hd[0, blk, 0])
-                for i in range(width):
-                    s += hd[j, blk, i]
-                gb1[j] += s
+            output_gradient_block(Y, M, W2, hout, out, deltas, sums, rule[3], blk)
         no_W1 = W1[:0]  # apply_gradients' loops over W1 run zero times: the last phase updates it
         apply_gradients((no_W1, b1, W2, b2), (gW1[:0], gb1, gW2, gb2), lr)
         flat = out.reshape(-1)
