@@ -16,7 +16,7 @@ every inlined copy is typed and lowered again, which is most of the first
 run's compile time, so each helper has one call site per kernel where it can.
 """
 
-from .._config import INLINE, NJIT
+from .._config import EXACT, INLINE, NJIT
 from . import _atomic, jit
 from ._math import _sigmoid, _sigmoid_derivative, _zero, add_sums, flush_subnormal, apply_gradients, loss_term, output_delta, zero_sums
 
@@ -238,11 +238,35 @@ def _kept_losses(kept, count, per, rule, scale, losses, first):
     else:
         for j in range(count * per):
             outputs[j] = mtile[j] * loss_term(outputs[j], ytile[j], lo, hi, False)
+    _epoch_sums(outputs, count, per, scale, losses, first)
+
+
+@jit(**EXACT)
+def _epoch_sums(terms, count, per, scale, losses, first):
+    """losses[first + s] = -scale times the sum of epoch s's `per` terms, in an order of its own.
+
+    Without fastmath's reassociation: how LLVM vectorized this sum
+    depended on what else the cache had compiled, and the losses of one
+    process differed from another's in the last bit. Eight sums of every
+    eighth term, added in a fixed tree, keep it as fast as it was.
+    """
     for s in range(count):
-        total = 0.0
-        for j in range(s * per, (s + 1) * per):
-            total += outputs[j]
-        losses[first + s] = -total * scale
+        first_term = s * per
+        end = first_term + per - per % 8
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        for j in range(first_term, end, 8):
+            a0 += terms[j]
+            a1 += terms[j + 1]
+            a2 += terms[j + 2]
+            a3 += terms[j + 3]
+            a4 += terms[j + 4]
+            a5 += terms[j + 5]
+            a6 += terms[j + 6]
+            a7 += terms[j + 7]
+        rest = 0.0
+        for j in range(end, first_term + per):
+            rest += terms[j]
+        losses[first + s] = -((((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))) + rest) * scale
 
 
 # The counters of a call of train on several threads (its team's `state`):
