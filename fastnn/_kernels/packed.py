@@ -68,12 +68,12 @@ def _product(A, W, Z, blk, j0, j1):
 
 
 @jit(**INLINE)
-def _dense_sigmoid(A, W, b, Z, S, blk):
-    """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk."""
+def _dense_sigmoid(A, W, b, Z, S, blk, j0, j1):
+    """Z = A W + b (the dot first, then the bias) and S = sigmoid(Z), for block blk and the units j0 <= j < j1."""
     # int(): the stream kernels' literal 0 would compile a variant of its own;
     # W[:, :], of layout "A" as is W2.T[:, :] in gradient_block: one variant for both.
-    _product(A, W[:, :], Z, int(blk), int(0), W.shape[1])
-    for j in range(W.shape[1]):
+    _product(A, W[:, :], Z, int(blk), j0, j1)
+    for j in range(j0, j1):
         bj = b[0, j]
         for i in range(A.shape[2]):
             z = Z[j, blk, i] + bj
@@ -86,8 +86,8 @@ def forward_block(X, params, acts, blk):
     """The forward pass of block blk: hidden = sigmoid(X W1 + b1), output = sigmoid(hidden W2 + b2)."""
     W1, b1, W2, b2 = params
     hin, hout, oin, out = acts
-    _dense_sigmoid(X, W1, b1, hin, hout, blk)
-    _dense_sigmoid(hout, W2, b2, oin, out, blk)
+    _dense_sigmoid(X, W1, b1, hin, hout, blk, int(0), W1.shape[1])
+    _dense_sigmoid(hout, W2, b2, oin, out, blk, int(0), W2.shape[1])
 
 
 @jit(**INLINE)
@@ -286,11 +286,11 @@ _FOREVER = -1  # no limit: what is waited for is under way
 
 
 @jit(**INLINE)
-def _claim(state, e, count):
-    """A ticket of epoch e that nobody has taken, or -1 if none is left."""
+def _claim(state, stop):
+    """A ticket below `stop` (the end of an epoch's or a phase's) that nobody has taken, or -1 if none is left."""
     while True:
         taken = _atomic.load(state, _TAKEN)
-        if taken >= (e + 1) * count:
+        if taken >= stop:
             return -1
         if _atomic.compare_exchange(state, _TAKEN, taken, taken + 1):
             return taken
@@ -366,7 +366,7 @@ def train(X, Y, M, params, parts, acts, deltas, kept, losses, lr, rule, team):
     for e in range(epochs):
         end = (e + 1) * count
         while True:  # this epoch's tickets that no helper has taken
-            ticket = _claim(state, e, count)
+            ticket = _claim(state, (e + 1) * count)
             if ticket < 0:
                 break
             _chunk(X, Y, M, params, parts, acts, deltas, rule, chunks, ticket - e * count, True)
@@ -401,7 +401,7 @@ def _helpers(X, Y, M, params, parts, acts, deltas, rule, chunks, state, epochs):
         e = _atomic.load(state, _UPDATED)
         if e >= epochs:
             return
-        ticket = _claim(state, e, count)
+        ticket = _claim(state, (e + 1) * count)
         if ticket < 0:  # the others have this epoch's chunks in hand: wait for its update
             _atomic.wait_for(state, _UPDATED, e + 1, _FOREVER)
         else:
@@ -420,17 +420,6 @@ def _helpers(X, Y, M, params, parts, acts, deltas, rule, chunks, state, epochs):
 # and _DONE count the tickets as in train.
 
 
-@jit(**INLINE)
-def _claim_below(state, stop):
-    """A ticket below `stop` that nobody has taken, or -1 if none is left."""
-    while True:
-        taken = _atomic.load(state, _TAKEN)
-        if taken >= stop:
-            return -1
-        if _atomic.compare_exchange(state, _TAKEN, taken, taken + 1):
-            return taken
-
-
 @jit(**NJIT)
 def _unit_task(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, slices, task, e, slots, scale):
     """Task `task` of epoch e of train_units (slices = (units, features))."""
@@ -439,20 +428,14 @@ def _unit_task(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, slic
     hin, hout, oin, out = acts
     hd, od = deltas
     units, features = slices
-    U, n_blocks, width = units.shape[0] - 1, X.shape[1], X.shape[2]
+    U, n_blocks = units.shape[0] - 1, X.shape[1]
     if task < U:  # the hidden layer of units [j0, j1)
         j0, j1 = units[task], units[task + 1]
         for blk in range(n_blocks):
-            _product(X, W1[:, :], hin, int(blk), j0, j1)  # W1[:, :], int(): _dense_sigmoid's variant
-            for j in range(j0, j1):
-                bj = b1[0, j]
-                for i in range(width):
-                    z = hin[j, blk, i] + bj
-                    hin[j, blk, i] = z
-                    hout[j, blk, i] = _sigmoid(z)
+            _dense_sigmoid(X, W1, b1, hin, hout, blk, j0, j1)
     elif task == U:  # the output layer, the deltas, the sums but gW1's; W2, b2 and b1 updated
         for blk in range(n_blocks):
-            _dense_sigmoid(hout, W2, b2, oin, out, blk)
+            _dense_sigmoid(hout, W2, b2, oin, out, blk, int(0), W2.shape[1])
             output_gradient_block(Y, M, W2, hout, out, deltas, sums, rule[3], blk)
         no_W1 = W1[:0]  # apply_gradients' loops over W1 run zero times: the last phase updates it
         apply_gradients((no_W1, b1, W2, b2), (gW1[:0], gb1, gW2, gb2), lr)
@@ -490,6 +473,7 @@ def train_units(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, tea
     slices, state, leader = team
     epochs, U, F = losses.shape[0], slices[0].shape[0] - 1, slices[1].shape[0] - 1
     per_epoch = U + 1 + F
+    edges = (0, U, U + 1, per_epoch)  # the phases' tickets within an epoch
     samples = 0.0
     for blk in range(M.shape[1]):
         for i in range(M.shape[2]):
@@ -503,8 +487,7 @@ def train_units(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, tea
         return
     for e in range(epochs):
         for phase in range(3):
-            start = e * per_epoch + (0 if phase == 0 else U + phase - 1)
-            stop = e * per_epoch + (U if phase == 0 else (U + 1 if phase == 1 else per_epoch))
+            start, stop = e * per_epoch + edges[phase], e * per_epoch + edges[phase + 1]
             if leader:
                 if not _atomic.wait_for(state, _DONE, start, _RETIRE):  # a task a helper is running
                     _atomic.fetch_add(state, _RETIRED, 1)
@@ -514,7 +497,7 @@ def train_units(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, tea
             else:
                 _atomic.wait_for(state, _DONE, start, _FOREVER)
             while leader or _atomic.load(state, _RETIRED) == 0:
-                ticket = _claim_below(state, stop)
+                ticket = _claim(state, stop)
                 if ticket < 0:
                     break
                 _unit_task(X, Y, M, params, sums, acts, deltas, kept, losses, lr, rule, slices, ticket - e * per_epoch,
