@@ -70,6 +70,12 @@ UNIT_SPLIT_MAX_HIDDEN = 16
 # From this many outputs the row path's output layer is BLAS products as well.
 OUTPUTS_BLAS = 2
 
+# The row path's epochs on one block of rows in memory run in one compiled
+# call (rows.train_blas) where NumPy's BLAS can be called from compiled
+# code; False keeps them in Python between NumPy's products, with the same
+# bits (the tests run both).
+ROWS_COMPILED = True
+
 # Full-batch epochs of at least this many multiply-adds whose layers are
 # narrow (hidden x (inputs + outputs) at most STREAM_MAX_WIDTH) and whose
 # inputs are few (at most STREAM_MAX_INPUTS, and STREAM_INPUTS_PER_HIDDEN

@@ -446,6 +446,44 @@ class RowEpochs:
         self.buffers, self.partials = row_buffers(self.rows, (f, h, o), net.dtype, self.columns)
         self.G1 = np.empty((f, h), net.dtype) if self.columns else None  # the block's W1 gradient, by columns
         self.last_params = None
+        self.blas = self._compiled_blas(X, Y)
+
+    def _compiled_blas(self, X, Y):
+        """The address of NumPy's gemm where rows.train_blas can run the epochs (one block of rows in memory), else 0.
+
+        Where every product is a gemm in np.matmul too (no side of one
+        below 2), so that the calls and the bits are the same.
+        """
+        (f, h, o), n = self.net._sizes(), self.n
+        if not _config.ROWS_COMPILED or self.columns or n > self.rows:
+            return 0
+        shortest = min(stop - first for first, stop in row_chunks(n, h, f))
+        if min(f, h, shortest, o if o >= _config.OUTPUTS_BLAS else 2) < 2:
+            return 0  # np.matmul makes no gemm of a side of 1
+        if not all(type(a) is np.ndarray and a.flags.c_contiguous and a.flags.aligned for a in (X, Y)):
+            return 0  # a file's rows, or a view NumPy would copy first
+        return _threads.gemm_address(self.net.dtype)
+
+    def _run_compiled(self, losses, start, stop):
+        """Epochs start to stop in rows.train_blas, on the team of packed.train where a call is long enough."""
+        sizes = self.net._sizes()
+        bounds = np.array([first for first, _ in row_chunks(self.n, sizes[1], sizes[0])] + [self.n], np.int64)
+        last = tuple(np.empty_like(p) for p in self.net._params())
+        state, chunk_losses = np.zeros(packed.STATE, np.int64), np.zeros(len(bounds) - 1)
+        args = (self.blas, self.X, self.Y, self.net._params(), self.net._sums, self.buffers, self.partials,
+                losses[start:stop], self.lr, self.rule, last)
+        outputs_blas = sizes[2] >= _config.OUTPUTS_BLAS
+        work = (stop - start) * self.n * work_per_sample(sizes)
+        with _threads.one_blas_thread():
+            if len(bounds) == 2 or work < _config.PACKED_TEAM_WORK:
+                rows.train_blas(*args, (bounds, state, True, chunk_losses, outputs_blas))
+            else:
+                _threads.alongside(lambda: rows.train_blas(*args, (bounds, state, True, chunk_losses, outputs_blas)),
+                                   lambda: rows.train_blas(*args, (bounds, state, False, chunk_losses, outputs_blas)),
+                                   len(bounds) - 2)
+        if stop > start:
+            self.last_params = last
+        return stop
 
     def _chunk(self, Xb, Yb, c, first, stop):
         """Rows [first, stop) of the block Xb, Yb, its chunk c; returns its loss."""
@@ -468,6 +506,8 @@ class RowEpochs:
         return sum(losses)  # in chunk order
 
     def run(self, losses, start, stop, interrupt):
+        if self.blas:
+            return self._run_compiled(losses, start, stop)
         n, o = self.X.shape[0], self.net.output_size
         spans = [(first, min(n, first + self.rows)) for first in range(0, n, self.rows)]
         requests = (span for _ in range(start, stop) for span in spans)

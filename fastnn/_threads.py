@@ -260,6 +260,50 @@ def narrow_blas():
         return _blas["narrow"]
 
 
+def gemm_address(dtype):
+    """The address of NumPy's own BLAS's cblas_sgemm or cblas_dgemm (by `dtype`), for compiled code to call; 0 if unknown.
+
+    Only OpenBLAS built with 64-bit integers, as NumPy's wheels ship it
+    (scipy-openblas64), whose symbols and integer width are known: the
+    compiled call (_kernels/_blas.py) passes 64-bit integers. Elsewhere
+    the row path stays in Python between NumPy's products, with the same
+    bits. Found once per process.
+    """
+    with _lock:
+        if "gemm" not in _blas:
+            _blas["gemm"] = _find_gemm()
+        return _blas["gemm"].get(np.dtype(dtype).char, 0)
+
+
+def _find_gemm():
+    """{'f': address, 'd': address} of the cblas gemms of NumPy's OpenBLAS if it has 64-bit integers, else {}."""
+    import ctypes
+
+    from threadpoolctl import threadpool_info
+
+    blas = numpy_blas(threadpool_info(), numpy_build())
+    if blas.get("internal_api") != "openblas" or not blas.get("filepath"):
+        return {}
+    prefix = "scipy_" if blas.get("prefix", "").startswith("libscipy_openblas") else ""
+    try:
+        library = ctypes.CDLL(blas["filepath"])
+    except OSError:
+        return {}
+    for suffix in ("64_", ""):
+        config = getattr(library, f"{prefix}openblas_get_config{suffix}", None)
+        if config is None:
+            continue
+        config.restype = ctypes.c_char_p
+        if b"USE64BITINT" not in (config() or b""):
+            return {}
+        names = {"f": f"{prefix}cblas_sgemm{suffix}", "d": f"{prefix}cblas_dgemm{suffix}"}
+        found = {char: getattr(library, name, None) for char, name in names.items()}
+        if None in found.values():
+            return {}
+        return {char: ctypes.cast(f, ctypes.c_void_p).value for char, f in found.items()}
+    return {}
+
+
 def numpy_blas(libraries, build):
     """NumPy's BLAS among threadpoolctl's `libraries` (SciPy's or a peer's may be loaded too); {} if none.
 

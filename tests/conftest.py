@@ -27,6 +27,8 @@ ROUTES = {
     "blas": dict(BLAS_MIN_WORK=0, OUTPUTS_BLAS=10**18, STREAM_MIN_WORK=10**18),
     # BLAS products for the output layer too (large data, several outputs)
     "blas-outputs": dict(BLAS_MIN_WORK=0, OUTPUTS_BLAS=1, STREAM_MIN_WORK=10**18),
+    # the row path's epochs in Python between NumPy's products (one block is otherwise one compiled call)
+    "blas-python": dict(BLAS_MIN_WORK=0, OUTPUTS_BLAS=10**18, STREAM_MIN_WORK=10**18, ROWS_COMPILED=False),
 }
 
 

@@ -10,8 +10,10 @@ products written here, vectorized over the hidden units.
 
 import numpy as np
 
-from .._config import NJIT
-from . import jit
+from .._config import EXACT, NJIT
+from . import _atomic, jit
+from ._blas import matmul
+from .packed import _DONE, _FOREVER, _PATIENCE, _RETIRE, _RETIRED, _STARTED, _UPDATED, _claim
 from ._math import _sigmoid, _sigmoid_derivative, _zero, add_sums, flush_subnormal, apply_gradients, loss_term, output_delta, zero_sums
 
 
@@ -289,3 +291,94 @@ def hidden_delta_rows(H, HD, G2, sums):
     for j in range(G2.shape[0]):
         for k in range(G2.shape[1]):
             gW2[j, k] += G2[j, k]
+
+
+# One block in memory: the row path's epochs in one compiled call, NumPy's
+# BLAS called from here (_blas.matmul), the same calls and the same bits
+# as _paths.chunk_loss and RowEpochs. From Python, each epoch paid 25-30 us
+# besides its products: the call of each kernel and of np.matmul, the
+# thread pool, the copy of the parameters.
+
+
+@jit(**NJIT)
+def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_blas):
+    """_paths.chunk_loss for chunk c, rows bounds[c] to bounds[c + 1], compiled: returns its loss."""
+    W1, b1, W2, b2 = params
+    first, stop = bounds[c], bounds[c + 1]
+    Xc, Yc = X[first:stop], Y[first:stop]
+    Z, HD, od = buffers[0][first:stop], buffers[1][first:stop], buffers[2][first:stop]
+    sums = (partials[0][c], partials[1][c], partials[2][c], partials[3][c])
+    matmul(blas, Xc, W1, Z)
+    if outputs_blas:
+        G2 = buffers[3][c]
+        bias_sigmoid_in_place(Z, b1)
+        matmul(blas, Z, W2, od)
+        loss = output_rows(od, Yc, b2, rule, sums)
+        matmul(blas, od, W2.T, HD)
+        matmul(blas, Z.T, od, G2)
+        hidden_delta_rows(Z, HD, G2, sums)
+    else:
+        loss = hidden_rows(Z, Y[first:stop], params, HD, od, rule, sums)
+    matmul(blas, Xc.T, HD, sums[0])
+    return loss
+
+
+@jit(**EXACT)
+def _mean_loss(chunk_losses, count, scale):
+    """The chunks' losses added in chunk order, over `scale`: RowEpochs' sum and division, which fastmath would reorder."""
+    total = 0.0
+    for c in range(count):
+        total += chunk_losses[c]
+    return total / scale
+
+
+@jit(**NJIT)
+def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, last, team):
+    """RowEpochs' epochs on one block, X and Y whole: len(losses) of them; `last` gets the parameters the last one starts from.
+
+    team = (bounds, state, leader, chunk_losses, outputs_blas): the chunks'
+    first rows (and n), the counters of packed.train, whether this thread
+    leads, each chunk's loss, and whether the output layer's products are
+    BLAS ones. Helpers take chunks as in packed.train; the leader adds the
+    chunks' sums and losses in chunk order and updates the weights.
+    """
+    bounds, state, leader, chunk_losses, outputs_blas = team
+    epochs, count = losses.shape[0], bounds.shape[0] - 1
+    if not leader:
+        if not _atomic.wait_for(state, _STARTED, 1, _PATIENCE):
+            return
+        while _atomic.load(state, _RETIRED) == 0:
+            e = _atomic.load(state, _UPDATED)
+            if e >= epochs:
+                return
+            ticket = _claim(state, (e + 1) * count)
+            if ticket < 0:
+                _atomic.wait_for(state, _UPDATED, e + 1, _FOREVER)
+            else:
+                c = ticket - e * count
+                chunk_losses[c] = _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_blas)
+                _atomic.fetch_add(state, _DONE, 1)
+        return
+    scale = float(X.shape[0] * Y.shape[1])  # RowEpochs divides by n * o
+    _atomic.fetch_add(state, _STARTED, 1)
+    for e in range(epochs):
+        if e == epochs - 1:
+            for k in range(4):
+                src, dst = params[k], last[k]
+                for i in range(src.shape[0]):
+                    for j in range(src.shape[1]):
+                        dst[i, j] = src[i, j]
+        while True:
+            ticket = _claim(state, (e + 1) * count)
+            if ticket < 0:
+                break
+            c = ticket - e * count
+            chunk_losses[c] = _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_blas)
+            _atomic.fetch_add(state, _DONE, 1)
+        if not _atomic.wait_for(state, _DONE, (e + 1) * count, _RETIRE):
+            _atomic.fetch_add(state, _RETIRED, 1)
+            _atomic.wait_for(state, _DONE, (e + 1) * count, _FOREVER)
+        fold_chunk_sums(count, partials, sums, True)
+        losses[e] = _mean_loss(chunk_losses, count, scale)
+        apply_gradients(params, sums, lr)
+        _atomic.fetch_add(state, _UPDATED, 1)

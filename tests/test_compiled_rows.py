@@ -1,0 +1,105 @@
+"""The row path's epochs of one block in one compiled call (rows.train_blas), NumPy's BLAS called from compiled code.
+
+They must give the bits of the same epochs in Python between NumPy's
+products (ROWS_COMPILED False), on one thread or on the team.
+"""
+
+import numpy as np
+import pytest
+import threadpoolctl
+
+from naive import ACTIVATIONS, PARAMS
+
+import fastnn
+from fastnn import _config, _paths, _threads
+from fastnn._kernels import _blas, jit, rows
+
+pytestmark = pytest.mark.skipif(not _threads.gemm_address(np.float64),
+                                reason="NumPy's BLAS is not OpenBLAS with 64-bit integers: the row path stays in Python")
+
+
+def test_numpy_wheels_openblas_gemm_is_found():
+    blas = _threads.numpy_blas(threadpoolctl.threadpool_info(), _threads.numpy_build())
+    assert blas.get("prefix") == "libscipy_openblas" and "openblas64_" in blas["filepath"]
+    addresses = _threads.gemm_address(np.float32), _threads.gemm_address(np.float64)
+    assert all(addresses) and addresses[0] != addresses[1]
+
+
+@jit(nogil=True)
+def _products(blas, A, B, D, out):
+    """out = (A B, A^T D, D B^T): the three layouts the row path multiplies (C by C, transposed by C, C by transposed)."""
+    AB, AtD, DBt = out
+    _blas.matmul(blas, A, B, AB)
+    _blas.matmul(blas, A.T, D, AtD)
+    _blas.matmul(blas, D, B.T, DBt)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m, k, n", [(2, 2, 2), (7, 3, 5), (64, 100, 256), (300, 17, 4)])
+def test_matmul_gives_numpys_bits(dtype, m, k, n):
+    rng = np.random.default_rng(m * k * n)
+    A, B = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    D = rng.standard_normal((m, n)).astype(dtype)
+    out = np.full((m, n), np.nan, dtype), np.full((k, n), np.nan, dtype), np.full((m, k), np.nan, dtype)
+    with _threads.one_blas_thread():
+        _products(_threads.gemm_address(dtype), A, B, D, out)
+        expected = A @ B, A.T @ D, D @ B.T
+    for got, want in zip(out, expected):
+        assert np.array_equal(got, want)
+    np.testing.assert_allclose(out[0], A.astype(float) @ B.astype(float), rtol=1e-4, atol=1e-4)
+
+
+def _train(monkeypatch, n, sizes, dtype, compiled, team=True, epochs=40):
+    monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
+    monkeypatch.setattr(_config, "STREAM_MIN_WORK", 10**18)
+    monkeypatch.setattr(_config, "CHUNK_ELEMENTS", 2048)  # several chunks of the tests' rows
+    monkeypatch.setattr(_config, "PACKED_TEAM_WORK", 0 if team else 10**18)
+    monkeypatch.setattr(_config, "ROWS_COMPILED", compiled)
+    f, h, o = sizes
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((n, f)).astype(dtype)
+    y = (rng.random((n, o)) < 0.5).astype(dtype)
+    net = fastnn.SimpleNeuralNetwork(f, h, o, seed=3, dtype=dtype)
+    calls = []
+    real = rows.train_blas
+    monkeypatch.setattr(rows, "train_blas", lambda *args: calls.append(args[-1][2]) or real(*args))
+    losses = net.train(X, y, epochs, 0.5 / n, verbose=False)  # the gradients are sums over the rows
+    assert _paths.plan(n, sizes, dtype) == "rows"
+    assert bool(calls) == compiled
+    return net, losses, calls
+
+
+SHAPES = [(200, (8, 32, 1)), (200, (8, 32, 3)), (333, (20, 64, 2)), (64, (100, 256, 1)), (50, (3, 2, 2))]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n, sizes", SHAPES)
+def test_compiled_epochs_give_the_bits_of_the_epochs_in_python(monkeypatch, dtype, n, sizes):
+    python, python_losses, _ = _train(monkeypatch, n, sizes, dtype, compiled=False)
+    net, losses, calls = _train(monkeypatch, n, sizes, dtype, compiled=True)
+    assert np.array_equal(losses, python_losses)
+    for name in PARAMS + ACTIVATIONS:
+        assert np.array_equal(getattr(net, name), getattr(python, name)), name
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+
+
+def test_the_team_and_one_thread_give_the_same_bits(monkeypatch):
+    n, sizes = 400, (16, 64, 4)
+    team, team_losses, calls = _train(monkeypatch, n, sizes, np.float32, compiled=True, team=True)
+    assert False in calls or _threads.helpers() is None  # a helper's call beside the leader's, where there are helpers
+    alone, alone_losses, calls = _train(monkeypatch, n, sizes, np.float32, compiled=True, team=False)
+    assert calls and all(calls)  # the leader alone
+    assert np.array_equal(team_losses, alone_losses)
+    assert np.array_equal(team.weights_input_hidden, alone.weights_input_hidden)
+
+
+def test_one_block_in_memory_is_compiled_and_a_larger_one_is_not(monkeypatch):
+    monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
+    monkeypatch.setattr(_config, "STREAM_MIN_WORK", 10**18)
+    net = fastnn.SimpleNeuralNetwork(4, 8, 2, seed=0)
+    small, large = np.ones((300, 4)), np.ones((300_000, 4))
+    assert _paths.RowEpochs(net, small, np.ones((300, 2)), True, 0.1).blas == _threads.gemm_address(np.float64)
+    assert _paths.RowEpochs(net, large, np.ones((300_000, 2)), True, 0.1).blas == 0  # several blocks
+    assert _paths.RowEpochs(net, np.asfortranarray(small), np.ones((300, 2)), True, 0.1).blas == 0
+    one = fastnn.SimpleNeuralNetwork(1, 8, 2, seed=0)  # np.matmul makes no gemm of one input
+    assert _paths.RowEpochs(one, small[:, :1].copy(), np.ones((300, 2)), True, 0.1).blas == 0
