@@ -28,6 +28,12 @@ LARGE_BLAS_MIN_WORK = 2_000_000
 # less work, float32's most. On narrower layers BLAS is slow still.
 EVEN_BLAS_MIN_WORK = 4_000_000
 EVEN_BLAS_MIN_WORK_32 = 1_000_000
+# And at any work for FEW_ROWS to SMALL_BLAS_ROWS samples whose layers are
+# wider than SMALL_BLAS_MIN_WIDTH (hidden x (inputs + outputs)), where the
+# row path's epochs run in one compiled call (_threads.gemm_address): one
+# packed block of so few samples is too narrow for its vectorized loops.
+SMALL_BLAS_ROWS = 128
+SMALL_BLAS_MIN_WIDTH = 1024
 PACKED_MAX_WEIGHTS = 1 << 15
 PACKED_MAX_ELEMENTS = 1 << 22
 

@@ -40,7 +40,9 @@ def uses_rows(n, sizes, dtype):
     From EVEN_BLAS_MIN_WORK (float64) or EVEN_BLAS_MIN_WORK_32 (float32)
     already for layers wider than STREAM_MAX_WIDTH (hidden x (inputs +
     outputs)) where NumPy's BLAS is not narrower than the kernels (only then
-    is threadpoolctl asked: the tutorial's small data never needs it). From
+    is threadpoolctl asked: the tutorial's small data never needs it); at
+    any work for FEW_ROWS to SMALL_BLAS_ROWS samples of layers wider than
+    SMALL_BLAS_MIN_WIDTH there, where rows.train_blas can call the BLAS. From
     LARGE_BLAS_MIN_WORK where W1 is large: the packed blocks sum W1's
     gradient in float64 beside W1, which then no longer stays in the core's
     cache. And whatever the work where the packed layout would hold more
@@ -66,6 +68,9 @@ def uses_rows(n, sizes, dtype):
     wide = h * (f + o) > _config.STREAM_MAX_WIDTH  # narrower layers are slow in BLAS, whatever its width
     if wide and even <= work < bound and not _threads.narrow_blas():
         return True
+    few = _config.FEW_ROWS <= n <= _config.SMALL_BLAS_ROWS and h * (f + o) > _config.SMALL_BLAS_MIN_WIDTH
+    if few and work < bound and not _threads.narrow_blas() and _threads.gemm_address(dtype):
+        return True  # one block, its epochs in rows.train_blas
     return work >= bound
 
 
