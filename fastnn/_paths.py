@@ -454,31 +454,38 @@ class RowEpochs:
         self.blas = self._compiled_blas(X, Y)
 
     def _compiled_blas(self, X, Y):
-        """The address of NumPy's gemm where rows.train_blas can run the epochs (one block of rows in memory), else 0.
+        """The address of NumPy's gemm where the chunks can run in compiled code (rows.block_blas, rows.train_blas), else 0.
 
         Where every product is a gemm in np.matmul too (no side of one
         below 2), so that the calls and the bits are the same.
         """
         (f, h, o), n = self.net._sizes(), self.n
-        if not _config.ROWS_COMPILED or self.columns or n > self.rows:
+        if not _config.ROWS_COMPILED or self.columns:
             return 0
-        shortest = min(stop - first for first, stop in row_chunks(n, h, f))
+        blocks = {min(n - first, self.rows) for first in range(0, n, self.rows)}  # a whole block's rows and the last's
+        shortest = min(stop - first for m in blocks for first, stop in row_chunks(m, h, f))
         if min(f, h, shortest, o if o >= _config.OUTPUTS_BLAS else 2) < 2:
             return 0  # np.matmul makes no gemm of a side of 1
-        if not all(type(a) is np.ndarray and a.flags.c_contiguous and a.flags.aligned for a in (X, Y)):
-            return 0  # a file's rows, or a view NumPy would copy first
         return _threads.gemm_address(self.net.dtype)
 
-    def _run_compiled(self, losses, start, stop):
-        """Epochs start to stop in rows.train_blas, on the team of packed.train where a call is long enough."""
+    @staticmethod
+    def _compiled_rows(*arrays):
+        """Whether compiled code can read these rows as they lie: NumPy would copy another array before its products."""
+        return all(type(a) is np.ndarray and a.flags.c_contiguous and a.flags.aligned for a in arrays)
+
+    def _team(self, m):
+        """rows.block_blas's and rows.train_blas's team for a block of m rows, but for which thread leads."""
         sizes = self.net._sizes()
-        bounds = np.array([first for first, _ in row_chunks(self.n, sizes[1], sizes[0])] + [self.n], np.int64)
+        bounds = np.array([first for first, _ in row_chunks(m, sizes[1], sizes[0])] + [m], np.int64)
+        return bounds, np.zeros(packed.STATE, np.int64), np.zeros(len(bounds) - 1), sizes[2] >= _config.OUTPUTS_BLAS
+
+    def _run_compiled(self, losses, start, stop):
+        """Epochs start to stop of one block in rows.train_blas, on the team of packed.train where a call is long enough."""
+        bounds, state, chunk_losses, outputs_blas = self._team(self.n)
         last = tuple(np.empty_like(p) for p in self.net._params())
-        state, chunk_losses = np.zeros(packed.STATE, np.int64), np.zeros(len(bounds) - 1)
         args = (self.blas, self.X, self.Y, self.net._params(), self.net._sums, self.buffers, self.partials,
                 losses[start:stop], self.lr, self.rule, last)
-        outputs_blas = sizes[2] >= _config.OUTPUTS_BLAS
-        work = (stop - start) * self.n * work_per_sample(sizes)
+        work = (stop - start) * self.n * work_per_sample(self.net._sizes())
         with _threads.one_blas_thread():
             if len(bounds) == 2 or work < _config.PACKED_TEAM_WORK:
                 rows.train_blas(*args, (bounds, state, True, chunk_losses, outputs_blas))
@@ -490,6 +497,17 @@ class RowEpochs:
             self.last_params = last
         return stop
 
+    def _compiled_block(self, start, Xb, Yb):
+        """_block in rows.block_blas, on the team of packed.train where the block has several chunks."""
+        bounds, state, chunk_losses, outputs_blas = self._team(Xb.shape[0])
+        args = (self.blas, Xb, Yb, self.net._params(), self.net._sums, self.buffers, self.partials, self.rule)
+        lead = (bounds, state, True, chunk_losses, outputs_blas)
+        if len(bounds) == 2:
+            return rows.block_blas(*args, lead, start == 0)
+        return _threads.alongside(lambda: rows.block_blas(*args, lead, start == 0),
+                                  lambda: rows.block_blas(*args, (bounds, state, False, chunk_losses, outputs_blas),
+                                                          start == 0), len(bounds) - 2)
+
     def _chunk(self, Xb, Yb, c, first, stop):
         """Rows [first, stop) of the block Xb, Yb, its chunk c; returns its loss."""
         return chunk_loss(Xb[first:stop], Yb[first:stop], self.net._params(), self.buffers, self.partials, c, first,
@@ -497,6 +515,8 @@ class RowEpochs:
 
     def _block(self, start, Xb, Yb):
         """The block of rows Xb, Yb (X's from `start`): its chunks' sums added to the gradient sums in order; returns its loss."""
+        if self.blas and self._compiled_rows(Xb, Yb):
+            return self._compiled_block(start, Xb, Yb)
         sums, m = self.net._sums, Xb.shape[0]
         if self.columns:
             bounds, columns = wide_chunks(m, self.net._sizes())
@@ -511,7 +531,7 @@ class RowEpochs:
         return sum(losses)  # in chunk order
 
     def run(self, losses, start, stop, interrupt):
-        if self.blas:
+        if self.blas and self.n <= self.rows and self._compiled_rows(self.X, self.Y):  # one block: whole epochs
             return self._run_compiled(losses, start, stop)
         n, o = self.X.shape[0], self.net.output_size
         spans = [(first, min(n, first + self.rows)) for first in range(0, n, self.rows)]

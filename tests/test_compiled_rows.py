@@ -49,7 +49,10 @@ def test_matmul_gives_numpys_bits(dtype, m, k, n):
     np.testing.assert_allclose(out[0], A.astype(float) @ B.astype(float), rtol=1e-4, atol=1e-4)
 
 
-def _train(monkeypatch, n, sizes, dtype, compiled, team=True, epochs=40):
+def _train(monkeypatch, n, sizes, dtype, compiled, team=True, epochs=40, block=None):
+    """Train on the row path; the calls of the compiled kernels' leaders and helpers (True, False) are returned."""
+    if block is not None:
+        monkeypatch.setattr(_config, "BLAS_BLOCK_ELEMENTS", block * sizes[1])  # blocks of `block` rows
     monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
     monkeypatch.setattr(_config, "STREAM_MIN_WORK", 10**18)
     monkeypatch.setattr(_config, "CHUNK_ELEMENTS", 2048)  # several chunks of the tests' rows
@@ -61,45 +64,56 @@ def _train(monkeypatch, n, sizes, dtype, compiled, team=True, epochs=40):
     y = (rng.random((n, o)) < 0.5).astype(dtype)
     net = fastnn.SimpleNeuralNetwork(f, h, o, seed=3, dtype=dtype)
     calls = []
-    real = rows.train_blas
-    monkeypatch.setattr(rows, "train_blas", lambda *args: calls.append(args[-1][2]) or real(*args))
+    for kernel, team_at in [("train_blas", -1), ("block_blas", -2)]:
+        def spy(*args, real=getattr(rows, kernel), team_at=team_at):
+            calls.append(args[team_at][2])
+            return real(*args)
+
+        monkeypatch.setattr(rows, kernel, spy)
     losses = net.train(X, y, epochs, 0.5 / n, verbose=False)  # the gradients are sums over the rows
     assert _paths.plan(n, sizes, dtype) == "rows"
     assert bool(calls) == compiled
     return net, losses, calls
 
 
-SHAPES = [(200, (8, 32, 1)), (200, (8, 32, 3)), (333, (20, 64, 2)), (64, (100, 256, 1)), (50, (3, 2, 2))]
+# (rows, sizes, rows a block): one block (whole epochs in rows.train_blas) or several (rows.block_blas each)
+SHAPES = [(200, (8, 32, 1), None), (200, (8, 32, 3), None), (333, (20, 64, 2), None), (64, (100, 256, 1), None),
+          (50, (3, 2, 2), None), (700, (8, 32, 1), 256), (600, (5, 16, 3), 256)]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n, sizes", SHAPES)
-def test_compiled_epochs_give_the_bits_of_the_epochs_in_python(monkeypatch, dtype, n, sizes):
-    python, python_losses, _ = _train(monkeypatch, n, sizes, dtype, compiled=False)
-    net, losses, calls = _train(monkeypatch, n, sizes, dtype, compiled=True)
+@pytest.mark.parametrize("n, sizes, block", SHAPES)
+def test_compiled_epochs_give_the_bits_of_the_epochs_in_python(monkeypatch, dtype, n, sizes, block):
+    python, python_losses, _ = _train(monkeypatch, n, sizes, dtype, compiled=False, block=block)
+    net, losses, calls = _train(monkeypatch, n, sizes, dtype, compiled=True, block=block)
     assert np.array_equal(losses, python_losses)
     for name in PARAMS + ACTIVATIONS:
         assert np.array_equal(getattr(net, name), getattr(python, name)), name
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
 
 
-def test_the_team_and_one_thread_give_the_same_bits(monkeypatch):
-    n, sizes = 400, (16, 64, 4)
-    team, team_losses, calls = _train(monkeypatch, n, sizes, np.float32, compiled=True, team=True)
+@pytest.mark.parametrize("block", [None, 256])
+def test_the_team_and_one_thread_give_the_same_bits(monkeypatch, block):
+    n, sizes = 600, (16, 64, 4)
+    team, team_losses, calls = _train(monkeypatch, n, sizes, np.float32, compiled=True, team=True, block=block)
     assert False in calls or _threads.helpers() is None  # a helper's call beside the leader's, where there are helpers
-    alone, alone_losses, calls = _train(monkeypatch, n, sizes, np.float32, compiled=True, team=False)
+    monkeypatch.setattr(_threads, "helpers", lambda: None)
+    alone, alone_losses, calls = _train(monkeypatch, n, sizes, np.float32, compiled=True, team=False, block=block)
     assert calls and all(calls)  # the leader alone
     assert np.array_equal(team_losses, alone_losses)
     assert np.array_equal(team.weights_input_hidden, alone.weights_input_hidden)
 
 
-def test_one_block_in_memory_is_compiled_and_a_larger_one_is_not(monkeypatch):
+def test_what_is_compiled(monkeypatch):
+    """Chunks whose products np.matmul makes gemms of, from rows as they lie, and not those summed by columns."""
     monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
     monkeypatch.setattr(_config, "STREAM_MIN_WORK", 10**18)
     net = fastnn.SimpleNeuralNetwork(4, 8, 2, seed=0)
-    small, large = np.ones((300, 4)), np.ones((300_000, 4))
-    assert _paths.RowEpochs(net, small, np.ones((300, 2)), True, 0.1).blas == _threads.gemm_address(np.float64)
-    assert _paths.RowEpochs(net, large, np.ones((300_000, 2)), True, 0.1).blas == 0  # several blocks
-    assert _paths.RowEpochs(net, np.asfortranarray(small), np.ones((300, 2)), True, 0.1).blas == 0
+    X, y = np.ones((300, 4)), np.ones((300, 2))
+    assert _paths.RowEpochs(net, X, y, True, 0.1).blas == _threads.gemm_address(np.float64)
+    assert _paths.RowEpochs(net, np.ones((300_000, 4)), np.ones((300_000, 2)), True, 0.1).blas  # several blocks too
+    assert not _paths.RowEpochs._compiled_rows(np.asfortranarray(X), y)
     one = fastnn.SimpleNeuralNetwork(1, 8, 2, seed=0)  # np.matmul makes no gemm of one input
-    assert _paths.RowEpochs(one, small[:, :1].copy(), np.ones((300, 2)), True, 0.1).blas == 0
+    assert _paths.RowEpochs(one, X[:, :1].copy(), y, True, 0.1).blas == 0
+    wide = fastnn.SimpleNeuralNetwork(1000, 16, 1, seed=0)  # the W1 gradient summed by columns of X
+    assert _paths.RowEpochs(wide, np.ones((3000, 1000)), np.ones((3000, 1)), True, 0.1).blas == 0

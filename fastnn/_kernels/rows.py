@@ -10,7 +10,7 @@ products written here, vectorized over the hidden units.
 
 import numpy as np
 
-from .._config import EXACT, NJIT
+from .._config import EXACT, INLINE, NJIT
 from . import _atomic, jit
 from ._blas import matmul
 from .packed import _DONE, _FOREVER, _PATIENCE, _RETIRE, _RETIRED, _STARTED, _UPDATED, _claim
@@ -293,16 +293,16 @@ def hidden_delta_rows(H, HD, G2, sums):
             gW2[j, k] += G2[j, k]
 
 
-# One block in memory: the row path's epochs in one compiled call, NumPy's
-# BLAS called from here (_blas.matmul), the same calls and the same bits
-# as _paths.chunk_loss and RowEpochs. From Python, each epoch paid 25-30 us
-# besides its products: the call of each kernel and of np.matmul, the
-# thread pool, the copy of the parameters.
+# The row path's chunks in compiled code, NumPy's BLAS called from here
+# (_blas.matmul): the same calls and the same bits as _paths.chunk_loss and
+# RowEpochs. From Python, each chunk paid 15-30 us besides its products (the
+# calls of each kernel and of np.matmul, the thread pool, the GIL between
+# the threads), and each epoch of one block a copy of the parameters.
 
 
 @jit(**NJIT)
 def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_blas):
-    """_paths.chunk_loss for chunk c, rows bounds[c] to bounds[c + 1], compiled: returns its loss."""
+    """_paths.chunk_loss for chunk c, rows bounds[c] to bounds[c + 1] of the block X, Y, compiled: returns its loss."""
     W1, b1, W2, b2 = params
     first, stop = bounds[c], bounds[c + 1]
     Xc, Yc = X[first:stop], Y[first:stop]
@@ -318,13 +318,27 @@ def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_
         matmul(blas, Z.T, od, G2)
         hidden_delta_rows(Z, HD, G2, sums)
     else:
-        loss = hidden_rows(Z, Y[first:stop], params, HD, od, rule, sums)
+        loss = hidden_rows(Z, Yc, params, HD, od, rule, sums)
     matmul(blas, Xc.T, HD, sums[0])
     return loss
 
 
+@jit(**INLINE)
+def _take_chunks(blas, X, Y, params, buffers, partials, rule, team, first_ticket):
+    """Run the chunks of tickets first_ticket to first_ticket + count that nobody has taken (a helper: until retired)."""
+    bounds, state, leader, chunk_losses, outputs_blas = team
+    count = bounds.shape[0] - 1
+    while leader or _atomic.load(state, _RETIRED) == 0:
+        ticket = _claim(state, first_ticket + count)
+        if ticket < 0:
+            return
+        c = ticket - first_ticket
+        chunk_losses[c] = _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_blas)
+        _atomic.fetch_add(state, _DONE, 1)
+
+
 @jit(**EXACT)
-def _mean_loss(chunk_losses, count, scale):
+def _chunks_loss(chunk_losses, count, scale):
     """The chunks' losses added in chunk order, over `scale`: RowEpochs' sum and division, which fastmath would reorder."""
     total = 0.0
     for c in range(count):
@@ -333,16 +347,37 @@ def _mean_loss(chunk_losses, count, scale):
 
 
 @jit(**NJIT)
+def block_blas(blas, X, Y, params, sums, buffers, partials, rule, team, fresh):
+    """RowEpochs' block X, Y: its chunks' sums added to `sums` in chunk order (from 0 if `fresh`); returns its loss.
+
+    team = (bounds, state, leader, chunk_losses, outputs_blas): the chunks'
+    first rows (and the block's length), the counters of packed.train,
+    whether this thread leads, each chunk's loss, and whether the output
+    layer's products are BLAS ones. Helpers take chunks beside the leader,
+    which adds them up once all are done.
+    """
+    bounds, state, leader = team[0], team[1], team[2]
+    if not leader:
+        if _atomic.wait_for(state, _STARTED, 1, _PATIENCE):
+            _take_chunks(blas, X, Y, params, buffers, partials, rule, team, 0)
+        return 0.0
+    count = bounds.shape[0] - 1
+    _atomic.fetch_add(state, _STARTED, 1)
+    _take_chunks(blas, X, Y, params, buffers, partials, rule, team, 0)
+    _atomic.wait_for(state, _DONE, count, _FOREVER)  # the chunks a helper is running
+    fold_chunk_sums(count, partials, sums, fresh)
+    return _chunks_loss(team[3], count, 1.0)
+
+
+@jit(**NJIT)
 def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, last, team):
     """RowEpochs' epochs on one block, X and Y whole: len(losses) of them; `last` gets the parameters the last one starts from.
 
-    team = (bounds, state, leader, chunk_losses, outputs_blas): the chunks'
-    first rows (and n), the counters of packed.train, whether this thread
-    leads, each chunk's loss, and whether the output layer's products are
-    BLAS ones. Helpers take chunks as in packed.train; the leader adds the
-    chunks' sums and losses in chunk order and updates the weights.
+    team as in block_blas. Helpers take the chunks of the epoch under way
+    as in packed.train; the leader adds the chunks' sums and losses in
+    chunk order and updates the weights.
     """
-    bounds, state, leader, chunk_losses, outputs_blas = team
+    bounds, state, leader = team[0], team[1], team[2]
     epochs, count = losses.shape[0], bounds.shape[0] - 1
     if not leader:
         if not _atomic.wait_for(state, _STARTED, 1, _PATIENCE):
@@ -351,13 +386,8 @@ def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, la
             e = _atomic.load(state, _UPDATED)
             if e >= epochs:
                 return
-            ticket = _claim(state, (e + 1) * count)
-            if ticket < 0:
-                _atomic.wait_for(state, _UPDATED, e + 1, _FOREVER)
-            else:
-                c = ticket - e * count
-                chunk_losses[c] = _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_blas)
-                _atomic.fetch_add(state, _DONE, 1)
+            _take_chunks(blas, X, Y, params, buffers, partials, rule, team, e * count)
+            _atomic.wait_for(state, _UPDATED, e + 1, _FOREVER)
         return
     scale = float(X.shape[0] * Y.shape[1])  # RowEpochs divides by n * o
     _atomic.fetch_add(state, _STARTED, 1)
@@ -368,17 +398,11 @@ def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, la
                 for i in range(src.shape[0]):
                     for j in range(src.shape[1]):
                         dst[i, j] = src[i, j]
-        while True:
-            ticket = _claim(state, (e + 1) * count)
-            if ticket < 0:
-                break
-            c = ticket - e * count
-            chunk_losses[c] = _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_blas)
-            _atomic.fetch_add(state, _DONE, 1)
+        _take_chunks(blas, X, Y, params, buffers, partials, rule, team, e * count)
         if not _atomic.wait_for(state, _DONE, (e + 1) * count, _RETIRE):
             _atomic.fetch_add(state, _RETIRED, 1)
             _atomic.wait_for(state, _DONE, (e + 1) * count, _FOREVER)
         fold_chunk_sums(count, partials, sums, True)
-        losses[e] = _mean_loss(chunk_losses, count, scale)
+        losses[e] = _chunks_loss(team[3], count, scale)
         apply_gradients(params, sums, lr)
         _atomic.fetch_add(state, _UPDATED, 1)
