@@ -110,6 +110,8 @@ def compile_kernels():
 
     print(f"Numba's cache for fastnn: {packed.train.stats.cache_path}")
     X, y, y2 = np.array([[0.0, 1.0]]), np.array([[1.0]]), np.array([[1.0, 0.0]])
+    # Chunks of two rows at least go to the compiled row kernel (a chunk of one stays in Python).
+    Xs, ys = np.tile(X, (4, 1)), np.tile(y, (4, 1))
     # The settings that send this one row down each path (see _paths.plan).
     tiny, small, large = dict(BLAS_MIN_WORK=10**18), dict(BLAS_MIN_WORK=10**18, TINY_ROWS=0), dict(BLAS_MIN_WORK=0)
     few = dict(BLAS_MIN_WORK=10**18, FEW_ROWS=10**18, FEW_ROWS_HIDDEN=0)
@@ -127,6 +129,9 @@ def compile_kernels():
             ("train, full batch, narrow layers", narrow, lambda: net.train(X, y, 1, 0.1, verbose=False)),
             ("train, full batch, large data", large, lambda: net.train(X, y, 1, 0.1, verbose=False)),
             ("train, large data, 2 outputs", large, lambda: net2.train(X, y2, 1, 0.1, verbose=False)),
+            ("train, large data, one call", large, lambda: net.train(Xs[:4], ys[:4], 1, 0.1, verbose=False)),
+            ("train, large data, one call, 2 outputs", large,
+             lambda: net2.train(Xs[:4], np.tile(y2, (4, 1)), 1, 0.1, verbose=False)),
             ("forward, large data", large, lambda: net.forward(X)),
             ("predict_proba, large data", large, lambda: net.predict_proba(X)),
         ]:
@@ -140,7 +145,7 @@ def compile_kernels():
                 for name, after in _kernel_stats().items()
                 if after != before[name]
             ]
-            print(f"  {np.dtype(dtype).name} {what:31s} {seconds:6.2f} s  {', '.join(done) or 'nothing new'}")
+            print(f"  {np.dtype(dtype).name} {what:38s} {seconds:6.2f} s  {', '.join(done) or 'nothing new'}")
 
 
 DATASETS = ["moons", "circles", "xor", "parity", "blobs"]  # fastnn.datasets.make_<name>
@@ -158,7 +163,8 @@ def _warm_row_kernels(dtype):
     for outputs in (1, 2):  # the output layer's products go to BLAS from 2 outputs (OUTPUTS_BLAS)
         net = fastnn.SimpleNeuralNetwork(2, 2, outputs, seed=0, dtype=dtype)
         y = np.zeros((4, outputs), dtype)
-        with _config.override(BLAS_MIN_WORK=0, STREAM_MIN_WORK=10**18):
+        # The chunks in Python (not ROWS_COMPILED): the workers' kernels.
+        with _config.override(BLAS_MIN_WORK=0, STREAM_MIN_WORK=10**18, ROWS_COMPILED=False):
             net.train(X, y, 1, 0.1, verbose=False)
             net.predict_proba(X)
         net.predict_proba(X)

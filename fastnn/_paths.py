@@ -454,7 +454,7 @@ class RowEpochs:
         self.blas = self._compiled_blas(X, Y)
 
     def _compiled_blas(self, X, Y):
-        """The address of NumPy's gemm where the chunks can run in compiled code (rows.block_blas, rows.train_blas), else 0.
+        """The address of NumPy's gemm where the chunks can run in compiled code (rows.train_blas), else 0.
 
         Where every product is a gemm in np.matmul too (no side of one
         below 2), so that the calls and the bits are the same.
@@ -473,40 +473,40 @@ class RowEpochs:
         """Whether compiled code can read these rows as they lie: NumPy would copy another array before its products."""
         return all(type(a) is np.ndarray and a.flags.c_contiguous and a.flags.aligned for a in arrays)
 
-    def _team(self, m):
-        """rows.block_blas's and rows.train_blas's team for a block of m rows, but for which thread leads."""
+    def _team(self, m, fresh=True):
+        """rows.train_blas's team for a block of m rows, but for the counters: (state) -> the team of this thread."""
         sizes = self.net._sizes()
         bounds = np.array([first for first, _ in row_chunks(m, sizes[1], sizes[0])] + [m], np.int64)
-        return bounds, np.zeros(packed.STATE, np.int64), np.zeros(len(bounds) - 1), sizes[2] >= _config.OUTPUTS_BLAS
+        chunk_losses, G2s = np.zeros(len(bounds) - 1), self.buffers[3] if sizes[2] >= _config.OUTPUTS_BLAS else None
+        return bounds, (lambda state, leader: (bounds, state, leader, chunk_losses, G2s, fresh))
+
+    def _on_team(self, bounds, call, team, work):
+        """call(team) on this thread, and beside it on the helpers where there are chunks and work enough for them."""
+        state = np.zeros(packed.STATE, np.int64)
+        if len(bounds) == 2 or work < _config.PACKED_TEAM_WORK:
+            return call(team(state, True))
+        return _threads.alongside(lambda: call(team(state, True)), lambda: call(team(state, False)), len(bounds) - 2)
 
     def _run_compiled(self, losses, start, stop):
         """Epochs start to stop of one block in rows.train_blas, on the team of packed.train where a call is long enough."""
-        bounds, state, chunk_losses, outputs_blas = self._team(self.n)
+        bounds, team = self._team(self.n)
         last = tuple(np.empty_like(p) for p in self.net._params())
         args = (self.blas, self.X, self.Y, self.net._params(), self.net._sums, self.buffers, self.partials,
                 losses[start:stop], self.lr, self.rule, last)
         work = (stop - start) * self.n * work_per_sample(self.net._sizes())
         with _threads.one_blas_thread():
-            if len(bounds) == 2 or work < _config.PACKED_TEAM_WORK:
-                rows.train_blas(*args, (bounds, state, True, chunk_losses, outputs_blas))
-            else:
-                _threads.alongside(lambda: rows.train_blas(*args, (bounds, state, True, chunk_losses, outputs_blas)),
-                                   lambda: rows.train_blas(*args, (bounds, state, False, chunk_losses, outputs_blas)),
-                                   len(bounds) - 2)
+            self._on_team(bounds, lambda team: rows.train_blas(*args, team), team, work)
         if stop > start:
             self.last_params = last
         return stop
 
     def _compiled_block(self, start, Xb, Yb):
-        """_block in rows.block_blas, on the team of packed.train where the block has several chunks."""
-        bounds, state, chunk_losses, outputs_blas = self._team(Xb.shape[0])
-        args = (self.blas, Xb, Yb, self.net._params(), self.net._sums, self.buffers, self.partials, self.rule)
-        lead = (bounds, state, True, chunk_losses, outputs_blas)
-        if len(bounds) == 2:
-            return rows.block_blas(*args, lead, start == 0)
-        return _threads.alongside(lambda: rows.block_blas(*args, lead, start == 0),
-                                  lambda: rows.block_blas(*args, (bounds, state, False, chunk_losses, outputs_blas),
-                                                          start == 0), len(bounds) - 2)
+        """_block in rows.train_blas (no epochs: one block's chunks), on the team where the block has several chunks."""
+        bounds, team = self._team(Xb.shape[0], fresh=start == 0)
+        params = self.net._params()
+        args = (self.blas, Xb, Yb, params, self.net._sums, self.buffers, self.partials, np.empty(0), 0.0, self.rule,
+                params)  # `last` is written in the last epoch only, of which there is none
+        return self._on_team(bounds, lambda team: rows.train_blas(*args, team), team, _config.PACKED_TEAM_WORK)
 
     def _chunk(self, Xb, Yb, c, first, stop):
         """Rows [first, stop) of the block Xb, Yb, its chunk c; returns its loss."""

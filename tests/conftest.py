@@ -4,7 +4,7 @@ from fastnn import _config
 
 # Off the row path whatever the shape and the BLAS: no work bound, no W1 or memory bound.
 NO_ROWS = dict(BLAS_MIN_WORK=10**18, LARGE_BLAS_MIN_WORK=10**18, EVEN_BLAS_MIN_WORK=10**18, EVEN_BLAS_MIN_WORK_32=10**18,
-               PACKED_MAX_ELEMENTS=10**18)
+               PACKED_MAX_ELEMENTS=10**18, SMALL_BLAS_ROWS=0)
 
 # Each full-batch route, by the settings that force it on the tests' small data.
 ROUTES = {

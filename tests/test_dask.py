@@ -235,7 +235,7 @@ def test_chunk_sums_gives_the_row_kernel_the_target_type_of_training_in_memory(m
     X = np.random.default_rng(0).normal(size=(64, 2))
     y = (X[:, :1] > 0).astype(float)
     net = fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0)
-    with _config.override(BLAS_MIN_WORK=0):
+    with _config.override(BLAS_MIN_WORK=0, ROWS_COMPILED=False):  # as _warm_row_kernels trains
         net.train(X, y, 1, 0.1, verbose=False)
     in_memory, seen[:] = set(seen), []
     y.flags.writeable = writeable

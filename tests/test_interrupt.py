@@ -120,10 +120,11 @@ def sigint_on_call(monkeypatch, module, name, call_number):
 @pytest.mark.parametrize(
     "settings, module, kernel, call",
     [  # 4,096 rows of 3 inputs, hidden 8
-        (dict(BLAS_MIN_WORK=0, BLAS_BLOCK_ELEMENTS=1024 * 8), rows, "hidden_rows", 6),  # 4 blocks an epoch: epoch 1's 2nd
+        (dict(BLAS_MIN_WORK=0, BLAS_BLOCK_ELEMENTS=1024 * 8), rows, "train_blas", 6),  # 4 blocks an epoch: epoch 1's 2nd
+        (dict(BLAS_MIN_WORK=0, BLAS_BLOCK_ELEMENTS=1024 * 8, ROWS_COMPILED=False), rows, "hidden_rows", 6),
         (dict(STREAM_MIN_WORK=0, STREAM_CHUNK_WORK=1), stream, "train_batches", 20),  # 16 chunks of 256 rows: epoch 1's 4th
     ],
-    ids=["rows, between blocks", "stream, between chunks"],
+    ids=["rows, between blocks", "rows in Python, between blocks", "stream, between chunks"],
 )
 def test_ctrl_c_on_many_rows_stops_within_an_epoch_and_drops_it(monkeypatch, settings, module, kernel, call):
     """The row path checks for Ctrl-C between blocks of rows, the stream path

@@ -13,7 +13,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from .._config import INLINE
+from .._config import INLINE, NJIT
 from . import jit
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
@@ -58,7 +58,7 @@ def _operand(A):
     return _TRANS, A.strides[1] // size
 
 
-@jit(**INLINE)
+@jit(**NJIT)
 def matmul(blas, A, B, C):
     """C = A B by the BLAS at `blas`, as np.matmul(A, B, out=C): A (m, k), B (k, n), C (m, n) with unit-stride rows."""
     ta, lda = _operand(A)

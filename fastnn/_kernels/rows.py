@@ -9,6 +9,8 @@ products written here, vectorized over the hidden units.
 """
 
 import numpy as np
+from numba import types
+from numba.extending import overload
 
 from .._config import EXACT, INLINE, NJIT
 from . import _atomic, jit
@@ -300,25 +302,43 @@ def hidden_delta_rows(H, HD, G2, sums):
 # the threads), and each epoch of one block a copy of the parameters.
 
 
-@jit(**NJIT)
-def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_blas):
-    """_paths.chunk_loss for chunk c, rows bounds[c] to bounds[c + 1] of the block X, Y, compiled: returns its loss."""
-    W1, b1, W2, b2 = params
-    first, stop = bounds[c], bounds[c + 1]
-    Xc, Yc = X[first:stop], Y[first:stop]
-    Z, HD, od = buffers[0][first:stop], buffers[1][first:stop], buffers[2][first:stop]
-    sums = (partials[0][c], partials[1][c], partials[2][c], partials[3][c])
-    matmul(blas, Xc, W1, Z)
-    if outputs_blas:
-        G2 = buffers[3][c]
+def _rest_of_chunk(blas, Z, Y, params, HD, od, rule, sums, G2s, c):
+    """The chunk's work between X W1 (in Z) and X^T HD, as _paths.chunk_loss does it: returns its loss.
+
+    With G2s None (fewer than OUTPUTS_BLAS outputs) hidden_rows; else the
+    output layer's three BLAS products, G2s[c] getting hout^T od, with
+    output_rows and hidden_delta_rows between them. Chosen by the type of
+    G2s when compiling, so that only the code of one is compiled.
+    """
+
+
+@overload(_rest_of_chunk, jit_options=dict(NJIT, cache=False), inline="always")
+def _rest_of_chunk_typed(blas, Z, Y, params, HD, od, rule, sums, G2s, c):
+    if isinstance(G2s, types.NoneType):
+        return lambda blas, Z, Y, params, HD, od, rule, sums, G2s, c: hidden_rows(Z, Y, params, HD, od, rule, sums)
+
+    def outputs_by_blas(blas, Z, Y, params, HD, od, rule, sums, G2s, c):
+        _, b1, W2, b2 = params
         bias_sigmoid_in_place(Z, b1)
         matmul(blas, Z, W2, od)
-        loss = output_rows(od, Yc, b2, rule, sums)
+        loss = output_rows(od, Y, b2, rule, sums)
         matmul(blas, od, W2.T, HD)
-        matmul(blas, Z.T, od, G2)
-        hidden_delta_rows(Z, HD, G2, sums)
-    else:
-        loss = hidden_rows(Z, Yc, params, HD, od, rule, sums)
+        matmul(blas, Z.T, od, G2s[c])
+        hidden_delta_rows(Z, HD, G2s[c], sums)
+        return loss
+
+    return outputs_by_blas
+
+
+@jit(**INLINE)
+def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s):
+    """_paths.chunk_loss for chunk c, rows bounds[c] to bounds[c + 1] of the block X, Y, compiled: returns its loss."""
+    first, stop = bounds[c], bounds[c + 1]
+    Xc = X[first:stop]
+    Z, HD, od = buffers[0][first:stop], buffers[1][first:stop], buffers[2][first:stop]
+    sums = (partials[0][c], partials[1][c], partials[2][c], partials[3][c])
+    matmul(blas, Xc, params[0], Z)
+    loss = _rest_of_chunk(blas, Z, Y[first:stop], params, HD, od, rule, sums, G2s, c)
     matmul(blas, Xc.T, HD, sums[0])
     return loss
 
@@ -326,14 +346,14 @@ def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_
 @jit(**INLINE)
 def _take_chunks(blas, X, Y, params, buffers, partials, rule, team, first_ticket):
     """Run the chunks of tickets first_ticket to first_ticket + count that nobody has taken (a helper: until retired)."""
-    bounds, state, leader, chunk_losses, outputs_blas = team
+    bounds, state, leader, chunk_losses, G2s = team[0], team[1], team[2], team[3], team[4]
     count = bounds.shape[0] - 1
     while leader or _atomic.load(state, _RETIRED) == 0:
         ticket = _claim(state, first_ticket + count)
         if ticket < 0:
             return
         c = ticket - first_ticket
-        chunk_losses[c] = _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, outputs_blas)
+        chunk_losses[c] = _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s)
         _atomic.fetch_add(state, _DONE, 1)
 
 
@@ -347,51 +367,38 @@ def _chunks_loss(chunk_losses, count, scale):
 
 
 @jit(**NJIT)
-def block_blas(blas, X, Y, params, sums, buffers, partials, rule, team, fresh):
-    """RowEpochs' block X, Y: its chunks' sums added to `sums` in chunk order (from 0 if `fresh`); returns its loss.
-
-    team = (bounds, state, leader, chunk_losses, outputs_blas): the chunks'
-    first rows (and the block's length), the counters of packed.train,
-    whether this thread leads, each chunk's loss, and whether the output
-    layer's products are BLAS ones. Helpers take chunks beside the leader,
-    which adds them up once all are done.
-    """
-    bounds, state, leader = team[0], team[1], team[2]
-    if not leader:
-        if _atomic.wait_for(state, _STARTED, 1, _PATIENCE):
-            _take_chunks(blas, X, Y, params, buffers, partials, rule, team, 0)
-        return 0.0
-    count = bounds.shape[0] - 1
-    _atomic.fetch_add(state, _STARTED, 1)
-    _take_chunks(blas, X, Y, params, buffers, partials, rule, team, 0)
-    _atomic.wait_for(state, _DONE, count, _FOREVER)  # the chunks a helper is running
-    fold_chunk_sums(count, partials, sums, fresh)
-    return _chunks_loss(team[3], count, 1.0)
-
-
-@jit(**NJIT)
 def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, last, team):
     """RowEpochs' epochs on one block, X and Y whole: len(losses) of them; `last` gets the parameters the last one starts from.
 
-    team as in block_blas. Helpers take the chunks of the epoch under way
-    as in packed.train; the leader adds the chunks' sums and losses in
-    chunk order and updates the weights.
+    team = (bounds, state, leader, chunk_losses, G2s, fresh): the chunks'
+    first rows (and the block's length), the counters of packed.train,
+    whether this thread leads, each chunk's loss, the chunks' hout^T od
+    where the output layer's products are BLAS ones (else None), and
+    (below) whether the sums start from 0. Helpers take the chunks of the epoch under way as
+    in packed.train; the leader adds the chunks' sums and losses in chunk
+    order and updates the weights.
+
+    With no epochs (len(losses) == 0), the block X, Y of data of several
+    blocks once: its chunks' sums added to `sums` in chunk order (from 0
+    if `fresh`), and its loss returned; RowEpochs updates the weights
+    after the last block. One kernel for both, which compiles once.
     """
-    bounds, state, leader = team[0], team[1], team[2]
+    bounds, state, leader, fresh = team[0], team[1], team[2], team[5]
     epochs, count = losses.shape[0], bounds.shape[0] - 1
     if not leader:
         if not _atomic.wait_for(state, _STARTED, 1, _PATIENCE):
-            return
+            return 0.0
         while _atomic.load(state, _RETIRED) == 0:
             e = _atomic.load(state, _UPDATED)
-            if e >= epochs:
-                return
+            if e >= max(epochs, 1):
+                break
             _take_chunks(blas, X, Y, params, buffers, partials, rule, team, e * count)
             _atomic.wait_for(state, _UPDATED, e + 1, _FOREVER)
-        return
-    scale = float(X.shape[0] * Y.shape[1])  # RowEpochs divides by n * o
+        return 0.0
+    scale = float(X.shape[0] * Y.shape[1]) if epochs > 0 else 1.0  # RowEpochs divides by n * o
     _atomic.fetch_add(state, _STARTED, 1)
-    for e in range(epochs):
+    loss = 0.0
+    for e in range(max(epochs, 1)):
         if e == epochs - 1:
             for k in range(4):
                 src, dst = params[k], last[k]
@@ -402,7 +409,10 @@ def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, la
         if not _atomic.wait_for(state, _DONE, (e + 1) * count, _RETIRE):
             _atomic.fetch_add(state, _RETIRED, 1)
             _atomic.wait_for(state, _DONE, (e + 1) * count, _FOREVER)
-        fold_chunk_sums(count, partials, sums, True)
-        losses[e] = _chunks_loss(team[3], count, scale)
-        apply_gradients(params, sums, lr)
+        fold_chunk_sums(count, partials, sums, fresh)
+        loss = _chunks_loss(team[3], count, scale)
+        if epochs > 0:
+            losses[e] = loss
+            apply_gradients(params, sums, lr)
         _atomic.fetch_add(state, _UPDATED, 1)
+    return loss
