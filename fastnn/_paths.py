@@ -454,16 +454,16 @@ class RowEpochs:
         self.blas = self._compiled_blas(X, Y)
 
     def _compiled_blas(self, X, Y):
-        """The address of NumPy's gemm where the chunks can run in compiled code (rows.train_blas), else 0.
+        """The address of NumPy's gemm where the chunks (and columns) can run in compiled code (rows.train_blas), else 0.
 
         Where every product is a gemm in np.matmul too (no side of one
         below 2), so that the calls and the bits are the same.
         """
         (f, h, o), n = self.net._sizes(), self.n
-        if not _config.ROWS_COMPILED or self.columns:
+        if not _config.ROWS_COMPILED:
             return 0
         blocks = {min(n - first, self.rows) for first in range(0, n, self.rows)}  # a whole block's rows and the last's
-        shortest = min(stop - first for m in blocks for first, stop in row_chunks(m, h, f))
+        shortest = min(stop - first for m in blocks for first, stop in self._chunks(m)[0])
         if min(f, h, shortest, o if o >= _config.OUTPUTS_BLAS else 2) < 2:
             return 0  # np.matmul makes no gemm of a side of 1
         return _threads.gemm_address(self.net.dtype)
@@ -473,40 +473,50 @@ class RowEpochs:
         """Whether compiled code can read these rows as they lie: NumPy would copy another array before its products."""
         return all(type(a) is np.ndarray and a.flags.c_contiguous and a.flags.aligned for a in arrays)
 
-    def _team(self, m, fresh=True):
-        """rows.train_blas's team for a block of m rows, but for the counters: (state) -> the team of this thread."""
-        sizes = self.net._sizes()
-        bounds = np.array([first for first, _ in row_chunks(m, sizes[1], sizes[0])] + [m], np.int64)
-        chunk_losses, G2s = np.zeros(len(bounds) - 1), self.buffers[3] if sizes[2] >= _config.OUTPUTS_BLAS else None
-        return bounds, (lambda state, leader: (bounds, state, leader, chunk_losses, G2s, fresh))
+    def _chunks(self, m):
+        """The chunks of rows of a block of m rows, and its chunks of columns by_columns (else None)."""
+        if self.columns:
+            return wide_chunks(m, self.net._sizes())
+        return row_chunks(m, self.net.hidden_size, self.net.input_size), None
 
-    def _on_team(self, bounds, call, team, work):
-        """call(team) on this thread, and beside it on the helpers where there are chunks and work enough for them."""
+    def _team(self, m, fresh=True):
+        """rows.train_blas's team for a block of m rows, but for the counters: (state, leader) -> a thread's team."""
+        chunks, columns = self._chunks(m)
+        bounds = np.array([first for first, _ in chunks] + [m], np.int64)
+        if columns is not None:
+            columns = (np.array([first for first, _ in columns] + [self.net.input_size], np.int64), self.G1)
+        chunk_losses = np.zeros(len(bounds) - 1)
+        G2s = self.buffers[3] if self.net.output_size >= _config.OUTPUTS_BLAS else None
+        tasks = len(bounds) - 1 + (0 if columns is None else len(columns[0]) - 1)
+        return tasks, (lambda state, leader: (bounds, state, leader, chunk_losses, G2s, fresh, columns))
+
+    def _on_team(self, tasks, call, team, work):
+        """call(team) on this thread, and beside it on the helpers where there are tasks and work enough for them."""
         state = np.zeros(packed.STATE, np.int64)
-        if len(bounds) == 2 or work < _config.PACKED_TEAM_WORK:
+        if tasks == 1 or work < _config.PACKED_TEAM_WORK:
             return call(team(state, True))
-        return _threads.alongside(lambda: call(team(state, True)), lambda: call(team(state, False)), len(bounds) - 2)
+        return _threads.alongside(lambda: call(team(state, True)), lambda: call(team(state, False)), tasks - 1)
 
     def _run_compiled(self, losses, start, stop):
         """Epochs start to stop of one block in rows.train_blas, on the team of packed.train where a call is long enough."""
-        bounds, team = self._team(self.n)
+        tasks, team = self._team(self.n)
         last = tuple(np.empty_like(p) for p in self.net._params())
         args = (self.blas, self.X, self.Y, self.net._params(), self.net._sums, self.buffers, self.partials,
                 losses[start:stop], self.lr, self.rule, last)
         work = (stop - start) * self.n * work_per_sample(self.net._sizes())
         with _threads.one_blas_thread():
-            self._on_team(bounds, lambda team: rows.train_blas(*args, team), team, work)
+            self._on_team(tasks, lambda team: rows.train_blas(*args, team), team, work)
         if stop > start:
             self.last_params = last
         return stop
 
     def _compiled_block(self, start, Xb, Yb):
         """_block in rows.train_blas (no epochs: one block's chunks), on the team where the block has several chunks."""
-        bounds, team = self._team(Xb.shape[0], fresh=start == 0)
+        tasks, team = self._team(Xb.shape[0], fresh=start == 0)
         params = self.net._params()
         args = (self.blas, Xb, Yb, params, self.net._sums, self.buffers, self.partials, np.empty(0), 0.0, self.rule,
                 params)  # `last` is written in the last epoch only, of which there is none
-        return self._on_team(bounds, lambda team: rows.train_blas(*args, team), team, _config.PACKED_TEAM_WORK)
+        return self._on_team(tasks, lambda team: rows.train_blas(*args, team), team, _config.PACKED_TEAM_WORK)
 
     def _chunk(self, Xb, Yb, c, first, stop):
         """Rows [first, stop) of the block Xb, Yb, its chunk c; returns its loss."""

@@ -55,6 +55,7 @@ def _train(monkeypatch, n, sizes, dtype, compiled, team=True, epochs=40, block=N
         monkeypatch.setattr(_config, "BLAS_BLOCK_ELEMENTS", block * sizes[1])  # blocks of `block` rows
     monkeypatch.setattr(_config, "BLAS_MIN_WORK", 0)
     monkeypatch.setattr(_config, "STREAM_MIN_WORK", 10**18)
+    monkeypatch.setattr(_config, "UNIT_SPLIT_MIN_FEATURES", 10**18)  # many features stay on rows
     monkeypatch.setattr(_config, "CHUNK_ELEMENTS", 2048)  # several chunks of the tests' rows
     monkeypatch.setattr(_config, "PACKED_TEAM_WORK", 0 if team else 10**18)
     monkeypatch.setattr(_config, "ROWS_COMPILED", compiled)
@@ -69,12 +70,14 @@ def _train(monkeypatch, n, sizes, dtype, compiled, team=True, epochs=40, block=N
     losses = net.train(X, y, epochs, 0.5 / n, verbose=False)  # the gradients are sums over the rows
     assert _paths.plan(n, sizes, dtype) == "rows"
     assert bool(calls) == compiled
+    assert _paths.RowEpochs(net, X, y, True, 0.1).columns == (sizes[0] >= 512)  # the shapes meant to take the columns
     return net, losses, calls
 
 
 # (rows, sizes, rows a block): one block (whole epochs in a call of rows.train_blas) or several (a call each)
 SHAPES = [(200, (8, 32, 1), None), (200, (8, 32, 3), None), (333, (20, 64, 2), None), (64, (100, 256, 1), None),
-          (50, (3, 2, 2), None), (700, (8, 32, 1), 256), (600, (5, 16, 3), 256)]
+          (50, (3, 2, 2), None), (700, (8, 32, 1), 256), (600, (5, 16, 3), 256),
+          (100, (600, 8, 1), None), (300, (1024, 6, 2), 256)]  # W1's gradient by columns of X (RowEpochs.columns)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -111,5 +114,6 @@ def test_what_is_compiled(monkeypatch):
     assert not _paths.RowEpochs._compiled_rows(np.asfortranarray(X), y)
     one = fastnn.SimpleNeuralNetwork(1, 8, 2, seed=0)  # np.matmul makes no gemm of one input
     assert _paths.RowEpochs(one, X[:, :1].copy(), y, True, 0.1).blas == 0
-    wide = fastnn.SimpleNeuralNetwork(1000, 16, 1, seed=0)  # the W1 gradient summed by columns of X
-    assert _paths.RowEpochs(wide, np.ones((3000, 1000)), np.ones((3000, 1)), True, 0.1).blas == 0
+    wide = fastnn.SimpleNeuralNetwork(1000, 16, 1, seed=0)  # the W1 gradient summed by columns of X, compiled too
+    epochs = _paths.RowEpochs(wide, np.ones((3000, 1000)), np.ones((3000, 1)), True, 0.1)
+    assert epochs.columns and epochs.blas

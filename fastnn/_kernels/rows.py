@@ -330,8 +330,37 @@ def _rest_of_chunk_typed(blas, Z, Y, params, HD, od, rule, sums, G2s, c):
     return outputs_by_blas
 
 
+def _columns(blas, X, HD, G, columns, q):
+    """By columns (RowEpochs.columns; `columns` = (bounds, G1)): q < 0 gives their count, q >= 0 makes G1's slice q of X^T HD.
+
+    Without (None): no columns, and a chunk's G gets its own X^T HD (q = -2).
+    Chosen by the type of `columns` when compiling.
+    """
+
+
+@overload(_columns, jit_options=dict(NJIT, cache=False), inline="always")
+def _columns_typed(blas, X, HD, G, columns, q):
+    if isinstance(columns, types.NoneType):
+        def whole(blas, X, HD, G, columns, q):
+            if q == -2:
+                matmul(blas, X.T, HD, G)
+            return 0
+
+        return whole
+
+    def by_columns(blas, X, HD, G, columns, q):
+        if q == -1:
+            return columns[0].shape[0] - 1
+        if q >= 0:
+            first, stop = columns[0][q], columns[0][q + 1]
+            matmul(blas, X[:, first:stop].T, HD[: X.shape[0]], columns[1][first:stop])
+        return 0
+
+    return by_columns
+
+
 @jit(**INLINE)
-def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s):
+def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s, columns):
     """_paths.chunk_loss for chunk c, rows bounds[c] to bounds[c + 1] of the block X, Y, compiled: returns its loss."""
     first, stop = bounds[c], bounds[c + 1]
     Xc = X[first:stop]
@@ -339,22 +368,48 @@ def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s):
     sums = (partials[0][c], partials[1][c], partials[2][c], partials[3][c])
     matmul(blas, Xc, params[0], Z)
     loss = _rest_of_chunk(blas, Z, Y[first:stop], params, HD, od, rule, sums, G2s, c)
-    matmul(blas, Xc.T, HD, sums[0])
+    _columns(blas, Xc, HD, sums[0], columns, -2)  # by columns: after all the chunks
     return loss
 
 
 @jit(**INLINE)
 def _take_chunks(blas, X, Y, params, buffers, partials, rule, team, first_ticket):
-    """Run the chunks of tickets first_ticket to first_ticket + count that nobody has taken (a helper: until retired)."""
-    bounds, state, leader, chunk_losses, G2s = team[0], team[1], team[2], team[3], team[4]
+    """Run the tasks of tickets from first_ticket that nobody has taken (a helper: until retired): the chunks, then the columns.
+
+    A column's task waits for every chunk's hidden deltas.
+    """
+    bounds, state, leader, chunk_losses, G2s, columns = team[0], team[1], team[2], team[3], team[4], team[6]
     count = bounds.shape[0] - 1
+    tasks = count + _columns(blas, X, buffers[1], buffers[1], columns, -1)
     while leader or _atomic.load(state, _RETIRED) == 0:
-        ticket = _claim(state, first_ticket + count)
+        ticket = _claim(state, first_ticket + tasks)
         if ticket < 0:
             return
         c = ticket - first_ticket
-        chunk_losses[c] = _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s)
+        if c < count:
+            chunk_losses[c] = _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s, columns)
+        else:
+            _atomic.wait_for(state, _DONE, first_ticket + count, _FOREVER)
+            _columns(blas, X, buffers[1], buffers[1], columns, c - count)
         _atomic.fetch_add(state, _DONE, 1)
+
+
+def _add_columns(sums, columns):
+    """gW1 += G1 (as np.add with a float64 gW1 would) by columns; nothing without (None)."""
+
+
+@overload(_add_columns, jit_options=dict(NJIT, cache=False), inline="always")
+def _add_columns_typed(sums, columns):
+    if isinstance(columns, types.NoneType):
+        return lambda sums, columns: None
+
+    def add(sums, columns):
+        gW1, G1 = sums[0], columns[1]
+        for k in range(G1.shape[0]):
+            for j in range(G1.shape[1]):
+                gW1[k, j] += G1[k, j]
+
+    return add
 
 
 @jit(**EXACT)
@@ -370,11 +425,13 @@ def _chunks_loss(chunk_losses, count, scale):
 def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, last, team):
     """RowEpochs' epochs on one block, X and Y whole: len(losses) of them; `last` gets the parameters the last one starts from.
 
-    team = (bounds, state, leader, chunk_losses, G2s, fresh): the chunks'
-    first rows (and the block's length), the counters of packed.train,
-    whether this thread leads, each chunk's loss, the chunks' hout^T od
-    where the output layer's products are BLAS ones (else None), and
-    (below) whether the sums start from 0. Helpers take the chunks of the epoch under way as
+    team = (bounds, state, leader, chunk_losses, G2s, fresh, columns): the
+    chunks' first rows (and the block's length), the counters of
+    packed.train, whether this thread leads, each chunk's loss, the
+    chunks' hout^T od where the output layer's products are BLAS ones
+    (else None), (below) whether the sums start from 0, and where W1's
+    gradient is summed by columns of X, (their bounds, the block's G1),
+    else None. Helpers take the chunks of the epoch under way as
     in packed.train; the leader adds the chunks' sums and losses in chunk
     order and updates the weights.
 
@@ -383,8 +440,9 @@ def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, la
     if `fresh`), and its loss returned; RowEpochs updates the weights
     after the last block. One kernel for both, which compiles once.
     """
-    bounds, state, leader, fresh = team[0], team[1], team[2], team[5]
+    bounds, state, leader, fresh, columns = team[0], team[1], team[2], team[5], team[6]
     epochs, count = losses.shape[0], bounds.shape[0] - 1
+    tasks = count + _columns(blas, X, buffers[1], buffers[1], columns, -1)  # tickets an epoch
     if not leader:
         if not _atomic.wait_for(state, _STARTED, 1, _PATIENCE):
             return 0.0
@@ -392,7 +450,7 @@ def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, la
             e = _atomic.load(state, _UPDATED)
             if e >= max(epochs, 1):
                 break
-            _take_chunks(blas, X, Y, params, buffers, partials, rule, team, e * count)
+            _take_chunks(blas, X, Y, params, buffers, partials, rule, team, e * tasks)
             _atomic.wait_for(state, _UPDATED, e + 1, _FOREVER)
         return 0.0
     scale = float(X.shape[0] * Y.shape[1]) if epochs > 0 else 1.0  # RowEpochs divides by n * o
@@ -405,11 +463,12 @@ def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, la
                 for i in range(src.shape[0]):
                     for j in range(src.shape[1]):
                         dst[i, j] = src[i, j]
-        _take_chunks(blas, X, Y, params, buffers, partials, rule, team, e * count)
-        if not _atomic.wait_for(state, _DONE, (e + 1) * count, _RETIRE):
+        _take_chunks(blas, X, Y, params, buffers, partials, rule, team, e * tasks)
+        if not _atomic.wait_for(state, _DONE, (e + 1) * tasks, _RETIRE):
             _atomic.fetch_add(state, _RETIRED, 1)
-            _atomic.wait_for(state, _DONE, (e + 1) * count, _FOREVER)
+            _atomic.wait_for(state, _DONE, (e + 1) * tasks, _FOREVER)
         fold_chunk_sums(count, partials, sums, fresh)
+        _add_columns(sums, columns)
         loss = _chunks_loss(team[3], count, scale)
         if epochs > 0:
             losses[e] = loss
