@@ -69,9 +69,32 @@ def uses_rows(n, sizes, dtype):
     if wide and even <= work < bound and not _threads.narrow_blas():
         return True
     few = _config.FEW_ROWS <= n <= _config.SMALL_BLAS_ROWS and h * (f + o) > _config.SMALL_BLAS_MIN_WIDTH
-    if few and work < bound and not _threads.narrow_blas() and _threads.gemm_address(dtype):
+    if few and work < bound and not _threads.narrow_blas() and compiled_rows(n, sizes, dtype):
         return True  # one block, its epochs in rows.train_blas
     return work >= bound
+
+
+def compiled_rows(n, sizes, dtype):
+    """The address of NumPy's gemm where the row path's chunks of n samples can run in compiled code (rows.train_blas), else 0.
+
+    Where every product is a gemm in np.matmul too (no side of one below
+    2), so that the calls and the bits are those of the chunks in Python.
+    """
+    f, h, o = sizes
+    if not _config.ROWS_COMPILED:
+        return 0
+    rows = block_rows(n, h)
+    blocks = {min(n - first, rows) for first in range(0, n, rows)}  # a whole block's rows and the last's
+    shortest = min(stop - first for m in blocks for first, stop in block_chunks(m, sizes, by_columns(rows, sizes))[0])
+    if min(f, h, shortest, o if o >= _config.OUTPUTS_BLAS else 2) < 2:
+        return 0  # np.matmul makes no gemm of a side of 1
+    return _threads.gemm_address(dtype)
+
+
+def block_chunks(m, sizes, columns):
+    """The chunks of rows of a block of m rows, and its chunks of columns if by columns (else None)."""
+    f, h, _ = sizes
+    return wide_chunks(m, sizes) if columns else (row_chunks(m, h, f), None)
 
 
 def packed_values(n, sizes):
@@ -119,6 +142,18 @@ def plan(n, sizes, dtype):
     if n < _config.FEW_ROWS and h >= _config.FEW_ROWS_HIDDEN:
         return "few"
     return "packed"
+
+
+def added(values):
+    """The values added one after another, from 0.0: the chunks' losses in chunk order, as the compiled kernels add them.
+
+    Not sum(): from Python 3.12 it adds floats with compensated summation,
+    which gives other bits than the kernels' plain additions.
+    """
+    total = 0.0
+    for v in values:
+        total += v
+    return total
 
 
 def work_per_sample(sizes):
@@ -443,6 +478,8 @@ class RowEpochs:
     """
 
     def __init__(self, net, X, Y, binary, lr):
+        if X.shape[0] <= _config.SMALL_BLAS_ROWS:  # a few rows of a file: read whole, as the packed path reads them
+            X, Y = _disk.in_memory(X), _disk.in_memory(Y)
         self.net, self.X, self.Y, self.lr, self.rule = net, X, Y, lr, _rule(net, binary)
         self.n, (f, h, o) = X.shape[0], net._sizes()
         n = self.n
@@ -451,37 +488,16 @@ class RowEpochs:
         self.buffers, self.partials = row_buffers(self.rows, (f, h, o), net.dtype, self.columns)
         self.G1 = np.empty((f, h), net.dtype) if self.columns else None  # the block's W1 gradient, by columns
         self.last_params = None
-        self.blas = self._compiled_blas(X, Y)
-
-    def _compiled_blas(self, X, Y):
-        """The address of NumPy's gemm where the chunks (and columns) can run in compiled code (rows.train_blas), else 0.
-
-        Where every product is a gemm in np.matmul too (no side of one
-        below 2), so that the calls and the bits are the same.
-        """
-        (f, h, o), n = self.net._sizes(), self.n
-        if not _config.ROWS_COMPILED:
-            return 0
-        blocks = {min(n - first, self.rows) for first in range(0, n, self.rows)}  # a whole block's rows and the last's
-        shortest = min(stop - first for m in blocks for first, stop in self._chunks(m)[0])
-        if min(f, h, shortest, o if o >= _config.OUTPUTS_BLAS else 2) < 2:
-            return 0  # np.matmul makes no gemm of a side of 1
-        return _threads.gemm_address(self.net.dtype)
+        self.blas = compiled_rows(n, (f, h, o), net.dtype)
 
     @staticmethod
     def _compiled_rows(*arrays):
         """Whether compiled code can read these rows as they lie: NumPy would copy another array before its products."""
         return all(type(a) is np.ndarray and a.flags.c_contiguous and a.flags.aligned for a in arrays)
 
-    def _chunks(self, m):
-        """The chunks of rows of a block of m rows, and its chunks of columns by_columns (else None)."""
-        if self.columns:
-            return wide_chunks(m, self.net._sizes())
-        return row_chunks(m, self.net.hidden_size, self.net.input_size), None
-
     def _team(self, m, fresh=True):
         """rows.train_blas's team for a block of m rows, but for the counters: (state, leader) -> a thread's team."""
-        chunks, columns = self._chunks(m)
+        chunks, columns = block_chunks(m, self.net._sizes(), self.columns)
         bounds = np.array([first for first, _ in chunks] + [m], np.int64)
         if columns is not None:
             columns = (np.array([first for first, _ in columns] + [self.net.input_size], np.int64), self.G1)
@@ -499,6 +515,8 @@ class RowEpochs:
 
     def _run_compiled(self, losses, start, stop):
         """Epochs start to stop of one block in rows.train_blas, on the team of packed.train where a call is long enough."""
+        if stop == start:
+            return stop  # no epochs would be train_blas's one pass over a block
         tasks, team = self._team(self.n)
         last = tuple(np.empty_like(p) for p in self.net._params())
         args = (self.blas, self.X, self.Y, self.net._params(), self.net._sums, self.buffers, self.partials,
@@ -538,7 +556,7 @@ class RowEpochs:
             HD, G1 = self.buffers[1][:m], self.G1
             _threads.map_chunks(lambda c, first, stop: np.matmul(Xb[:, first:stop].T, HD, out=G1[first:stop]), columns)
             np.add(sums[0], G1, out=sums[0])
-        return sum(losses)  # in chunk order
+        return added(losses)
 
     def run(self, losses, start, stop, interrupt):
         if self.blas and self.n <= self.rows and self._compiled_rows(self.X, self.Y):  # one block: whole epochs
@@ -620,7 +638,7 @@ class StreamEpochs:
             chunk_losses = _threads.map_chunks(lambda c, first, stop: self._chunk(c, first, stop, interrupt), self.bounds)
             if None in chunk_losses:
                 return e  # Ctrl-C: the weights change only at an epoch's end
-            total = sum(chunk_losses)  # in chunk order
+            total = added(chunk_losses)
             rows.fold_chunk_sums(len(self.bounds), self.partials, self.net._sums, True)
             losses[e] = total * scale
             _math.apply_gradients(params, self.net._sums, self.lr)

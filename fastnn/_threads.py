@@ -281,9 +281,13 @@ def _find_gemm():
 
     from threadpoolctl import threadpool_info
 
-    blas = numpy_blas(threadpool_info(), numpy_build())
+    libraries, build = threadpool_info(), numpy_build()
+    blas = numpy_blas(libraries, build)
+    name = build.get("Build Dependencies", {}).get("blas", {}).get("name", "").replace("-", "_")
     if blas.get("internal_api") != "openblas" or not blas.get("filepath"):
         return {}
+    if "numpy" not in blas["filepath"] and not (name and blas.get("prefix", "").startswith("lib" + name)):
+        return {}  # not surely NumPy's own: another library's products could differ in bits from np.matmul's
     prefix = "scipy_" if blas.get("prefix", "").startswith("libscipy_openblas") else ""
     try:
         library = ctypes.CDLL(blas["filepath"])
@@ -300,8 +304,25 @@ def _find_gemm():
         found = {char: getattr(library, name, None) for char, name in names.items()}
         if None in found.values():
             return {}
+        if not all(_same_as_matmul(f, char) for char, f in found.items()):
+            return {}
         return {char: ctypes.cast(f, ctypes.c_void_p).value for char, f in found.items()}
     return {}
+
+
+def _same_as_matmul(gemm, char):
+    """Whether the cblas gemm `gemm` (ctypes) gives np.matmul's bits on a small product of dtype `char`: the library NumPy calls."""
+    import ctypes
+
+    real = ctypes.c_float if char == "f" else ctypes.c_double
+    size, pointer = ctypes.c_int64, ctypes.c_void_p
+    gemm.restype = None
+    gemm.argtypes = [ctypes.c_int] * 3 + [size] * 3 + [real, pointer, size, pointer, size, real, pointer, size]
+    A = (np.arange(35.0).reshape(5, 7) / 7.0).astype(char)
+    B = (np.arange(21.0).reshape(7, 3) / 3.0 - 1.0).astype(char)
+    C = np.full((5, 3), np.nan, char)
+    gemm(101, 111, 111, 5, 3, 7, 1.0, A.ctypes.data, 7, B.ctypes.data, 3, 0.0, C.ctypes.data, 3)  # row-major, no transpose
+    return np.array_equal(C, A @ B)  # (so small a product runs on one thread either way)
 
 
 def numpy_blas(libraries, build):

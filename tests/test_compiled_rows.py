@@ -117,3 +117,27 @@ def test_what_is_compiled(monkeypatch):
     wide = fastnn.SimpleNeuralNetwork(1000, 16, 1, seed=0)  # the W1 gradient summed by columns of X, compiled too
     epochs = _paths.RowEpochs(wide, np.ones((3000, 1000)), np.ones((3000, 1)), True, 0.1)
     assert epochs.columns and epochs.blas
+
+
+def test_the_python_chunks_add_their_losses_as_the_kernel_does():
+    """One after another: sum() adds floats with compensated summation from Python 3.12, which gives other bits."""
+    assert _paths.added([1e16, 1.0, -1e16]) == 0.0  # 1e16 + 1 rounds to 1e16
+    assert _paths.added([0.1, 0.2, 0.3]) == (0.1 + 0.2) + 0.3
+
+
+def test_a_few_rows_of_a_file_are_read_whole_and_compiled(monkeypatch, tmp_path):
+    monkeypatch.setattr(_threads, "narrow_blas", lambda: False)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 40)), (rng.random((64, 4)) < 0.5).astype(float)
+    np.save(tmp_path / "X.npy", X)
+    on_disk = np.load(tmp_path / "X.npy", mmap_mode="r")
+    assert _paths.plan(64, (40, 64, 4), np.float64) == "rows"  # the few-rows rule: width 2,816
+    calls = []
+    real = rows.train_blas
+    monkeypatch.setattr(rows, "train_blas", lambda *args: calls.append(args[7].shape[0]) or real(*args))
+    nets = [fastnn.SimpleNeuralNetwork(40, 64, 4, seed=0) for _ in range(2)]
+    for net, data in zip(nets, (X, on_disk)):
+        net.train(data, y, 30, 1e-3, verbose=False)
+    assert calls and all(calls)  # whole epochs in each call, from the file's rows too
+    assert np.array_equal(nets[0].loss_history, nets[1].loss_history)
+    assert np.array_equal(nets[0].weights_input_hidden, nets[1].weights_input_hidden)

@@ -42,7 +42,7 @@ def test_the_work_bound_of_the_row_path_follows_the_width_of_numpys_blas(monkeyp
 def test_a_few_rows_of_wide_layers_take_the_row_path_where_it_is_one_compiled_call(monkeypatch):
     """FEW_ROWS to SMALL_BLAS_ROWS samples of layers wider than SMALL_BLAS_MIN_WIDTH take the row path at any work
     where rows.train_blas can call NumPy's BLAS and the BLAS is as wide as the kernels; otherwise the work bounds."""
-    from fastnn import _paths, _threads
+    from fastnn import _config, _paths, _threads
 
     monkeypatch.setattr(_threads, "narrow_blas", lambda: False)
     shapes = [(16, (100, 256, 1)), (64, (64, 128, 4)), (128, (32, 32, 16)), (64, (8, 512, 1))]
@@ -54,5 +54,10 @@ def test_a_few_rows_of_wide_layers_take_the_row_path_where_it_is_one_compiled_ca
     assert _paths.plan(64, (16, 16, 10), np.float32) == "packed"  # width 416
     assert _paths.plan(256, (8, 512, 1), np.float64) == "packed"  # past SMALL_BLAS_ROWS, under EVEN_BLAS_MIN_WORK
     assert _paths.plan(64, (1000, 64, 1), np.float32) == "packed"  # one block of many features: cut across the units
+    assert _paths.plan(64, (1, 2048, 1), np.float32) == "packed"  # one input: np.matmul's products are no gemms
+    assert _paths.plan(64, (2000, 1, 1), np.float32) == "packed"  # nor with one hidden unit
+    monkeypatch.setattr(_config, "ROWS_COMPILED", False)  # the chunks in Python: slower than the packed blocks here
+    assert _paths.plan(64, (64, 128, 4), np.float32) == "packed"
+    monkeypatch.setattr(_config, "ROWS_COMPILED", True)
     monkeypatch.setattr(_threads, "narrow_blas", lambda: True)
     assert _paths.plan(64, (64, 128, 4), np.float32) == "packed"

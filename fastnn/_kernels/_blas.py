@@ -11,6 +11,7 @@ that the kernels that call it are cached like the others.
 
 from llvmlite import ir
 from numba import types
+from numba.core import errors
 from numba.extending import intrinsic
 
 from .._config import INLINE, NJIT
@@ -22,6 +23,9 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 @intrinsic
 def _gemm(typingctx, address, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc):
     """cblas_?gemm(RowMajor, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc) at `address`: OpenBLAS with 64-bit integers."""
+    kinds = {getattr(a, "dtype", None) for a in (A, B, C)}
+    if len(kinds) != 1 or kinds.pop() not in (types.float32, types.float64):
+        raise errors.TypingError(f"_gemm multiplies float32 or float64 arrays of one dtype, not {A}, {B} and {C}")
     sig = types.void(address, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc)
 
     def codegen(context, builder, signature, args):
