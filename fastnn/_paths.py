@@ -478,8 +478,9 @@ class RowEpochs:
     """
 
     def __init__(self, net, X, Y, binary, lr):
-        if X.shape[0] <= _config.SMALL_BLAS_ROWS:  # a few rows of a file: read whole, as the packed path reads them
-            X, Y = _disk.in_memory(X), _disk.in_memory(Y)
+        if X.shape[0] <= _config.SMALL_BLAS_ROWS and _disk.on_disk(X, Y):  # a few rows of a file: read whole
+            # Read-only, as rows in memory reach the kernels: a writable array would compile another variant.
+            X, Y = (_disk._read_only(_disk.in_memory(a)) if isinstance(a, _disk.FileRows) else a for a in (X, Y))
         self.net, self.X, self.Y, self.lr, self.rule = net, X, Y, lr, _rule(net, binary)
         self.n, (f, h, o) = X.shape[0], net._sizes()
         n = self.n

@@ -222,8 +222,37 @@ def test_blocks_read_from_a_file_reach_the_kernels_as_rows_in_memory_do(tmp_path
     np.save(tmp_path / "X.npy", X)
     np.save(tmp_path / "y.npy", y)
     Xm, ym = np.load(tmp_path / "X.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r")
-    with _config.override(BLAS_MIN_WORK=0):
+    # The chunks in Python (not ROWS_COMPILED): compiled, they call hidden_rows from compiled code, which this spy is not.
+    with _config.override(BLAS_MIN_WORK=0, ROWS_COMPILED=False):
         fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0).train(X, y, 1, 0.1, verbose=False, batch_size=batch_size)
         in_memory, seen[:] = set(seen), []
         fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0).train(Xm, ym, 1, 0.1, verbose=False, batch_size=batch_size)
     assert set(seen) == in_memory
+
+
+def test_a_file_reaches_the_compiled_row_kernel_as_rows_in_memory_do(tmp_path, monkeypatch):
+    """The same argument types from a file as from memory: no second variant of rows.train_blas to compile."""
+    from fastnn import _paths
+    from fastnn._kernels import rows
+
+    if not _paths.compiled_rows(600, (2, 2, 1), np.float64):
+        pytest.skip("the row path's chunks are not compiled here")
+    real, seen = rows.train_blas, []
+
+    def spy(*args):
+        seen.append(tuple((a.dtype, a.flags.writeable, a.flags.c_contiguous) for a in args[1:3]))
+        return real(*args)
+
+    monkeypatch.setattr(rows, "train_blas", spy)
+    for n in (64, 600):  # read whole, and a block at a time
+        X = np.random.default_rng(0).normal(size=(n, 2))
+        y = (X[:, :1] > 0).astype(np.float32)
+        np.save(tmp_path / "X.npy", X)
+        np.save(tmp_path / "y.npy", y)
+        Xm, ym = np.load(tmp_path / "X.npy", mmap_mode="r"), np.load(tmp_path / "y.npy", mmap_mode="r")
+        with _config.override(BLAS_MIN_WORK=0, BLAS_BLOCK_ELEMENTS=512):  # blocks of 256 rows
+            fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0).train(X, y, 1, 0.1, verbose=False)
+            in_memory, seen[:] = set(seen), []
+            fastnn.SimpleNeuralNetwork(2, 2, 1, seed=0).train(Xm, ym, 1, 0.1, verbose=False)
+        assert in_memory and set(seen) == in_memory, n
+        seen.clear()
