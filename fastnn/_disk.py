@@ -119,8 +119,8 @@ class FileRows:
 
 
 def in_memory(X):
-    """X as an ndarray: a FileRows read whole (for small data only)."""
-    return X.whole() if isinstance(X, FileRows) else X
+    """X as an ndarray: a FileRows read whole (for small data only), read-only as rows in memory reach the kernels."""
+    return _read_only(X.whole()) if isinstance(X, FileRows) else X
 
 
 def on_disk(*arrays):

@@ -478,16 +478,15 @@ class RowEpochs:
     """
 
     def __init__(self, net, X, Y, binary, lr):
-        if X.shape[0] <= _config.SMALL_BLAS_ROWS and _disk.on_disk(X, Y):  # a few rows of a file: read whole
-            # Read-only, as rows in memory reach the kernels: a writable array would compile another variant.
-            X, Y = (_disk._read_only(_disk.in_memory(a)) if isinstance(a, _disk.FileRows) else a for a in (X, Y))
+        if X.shape[0] <= _config.SMALL_BLAS_ROWS:  # a few rows of a file: read whole, for rows.train_blas
+            X, Y = _disk.in_memory(X), _disk.in_memory(Y)
         self.net, self.X, self.Y, self.lr, self.rule = net, X, Y, lr, _rule(net, binary)
         self.n, (f, h, o) = X.shape[0], net._sizes()
         n = self.n
         self.rows = block_rows(n, h)
         self.columns = by_columns(self.rows, (f, h, o))
         self.buffers, self.partials = row_buffers(self.rows, (f, h, o), net.dtype, self.columns)
-        self.G1 = np.empty((f, h), net.dtype) if self.columns else None  # the block's W1 gradient, by columns
+        self.G1 = np.empty((f, h) if self.columns else (0, 0), net.dtype)  # the block's W1 gradient, by columns
         self.last_params = None
         self.blas = compiled_rows(n, (f, h, o), net.dtype)
 
@@ -500,11 +499,12 @@ class RowEpochs:
         """rows.train_blas's team for a block of m rows, but for the counters: (state, leader) -> a thread's team."""
         chunks, columns = block_chunks(m, self.net._sizes(), self.columns)
         bounds = np.array([first for first, _ in chunks] + [m], np.int64)
-        if columns is not None:
-            columns = (np.array([first for first, _ in columns] + [self.net.input_size], np.int64), self.G1)
+        # Without columns: none (edges [0]) and the empty G1, of the same types (one variant compiled).
+        edges = [first for first, _ in columns] + [self.net.input_size] if columns else [0]
+        columns = (np.array(edges, np.int64), self.G1)
         chunk_losses = np.zeros(len(bounds) - 1)
         G2s = self.buffers[3] if self.net.output_size >= _config.OUTPUTS_BLAS else None
-        tasks = len(bounds) - 1 + (0 if columns is None else len(columns[0]) - 1)
+        tasks = len(bounds) + len(columns[0]) - 2
         return tasks, (lambda state, leader: (bounds, state, leader, chunk_losses, G2s, fresh, columns))
 
     def _on_team(self, tasks, call, team, work):
@@ -525,8 +525,7 @@ class RowEpochs:
         work = (stop - start) * self.n * work_per_sample(self.net._sizes())
         with _threads.one_blas_thread():
             self._on_team(tasks, lambda team: rows.train_blas(*args, team), team, work)
-        if stop > start:
-            self.last_params = last
+        self.last_params = last
         return stop
 
     def _compiled_block(self, start, Xb, Yb):
@@ -547,10 +546,7 @@ class RowEpochs:
         if self.blas and self._compiled_rows(Xb, Yb):
             return self._compiled_block(start, Xb, Yb)
         sums, m = self.net._sums, Xb.shape[0]
-        if self.columns:
-            bounds, columns = wide_chunks(m, self.net._sizes())
-        else:
-            bounds = row_chunks(m, self.net.hidden_size, self.net.input_size)
+        bounds, columns = block_chunks(m, self.net._sizes(), self.columns)
         losses = _threads.map_chunks(lambda c, first, stop: self._chunk(Xb, Yb, c, first, stop), bounds)
         rows.fold_chunk_sums(len(bounds), self.partials, sums, start == 0)
         if self.columns:

@@ -281,13 +281,10 @@ def _find_gemm():
 
     from threadpoolctl import threadpool_info
 
-    libraries, build = threadpool_info(), numpy_build()
-    blas = numpy_blas(libraries, build)
-    name = build.get("Build Dependencies", {}).get("blas", {}).get("name", "").replace("-", "_")
+    # Not the first library found as a last resort: another library's products could differ from np.matmul's.
+    blas = numpy_blas(threadpool_info(), numpy_build(), surely=True)
     if blas.get("internal_api") != "openblas" or not blas.get("filepath"):
         return {}
-    if "numpy" not in blas["filepath"] and not (name and blas.get("prefix", "").startswith("lib" + name)):
-        return {}  # not surely NumPy's own: another library's products could differ in bits from np.matmul's
     prefix = "scipy_" if blas.get("prefix", "").startswith("libscipy_openblas") else ""
     try:
         library = ctypes.CDLL(blas["filepath"])
@@ -325,18 +322,18 @@ def _same_as_matmul(gemm, char):
     return np.array_equal(C, A @ B)  # (so small a product runs on one thread either way)
 
 
-def numpy_blas(libraries, build):
+def numpy_blas(libraries, build, surely=False):
     """NumPy's BLAS among threadpoolctl's `libraries` (SciPy's or a peer's may be loaded too); {} if none.
 
     The one inside NumPy's package, else the one NumPy's build
     configuration (numpy_build) names, a system or conda library, else the
-    first.
+    first (unless `surely`).
     """
     found = [i for i in libraries if i.get("user_api") == "blas"]
     name = build.get("Build Dependencies", {}).get("blas", {}).get("name", "").replace("-", "_")
     inside = (i for i in found if "numpy" in i.get("filepath", ""))
     named = (i for i in found if name and i.get("prefix", "").startswith("lib" + name))
-    return next(inside, None) or next(named, None) or (found[0] if found else {})
+    return next(inside, None) or next(named, None) or (found[0] if found and not surely else {})
 
 
 def numpy_build():

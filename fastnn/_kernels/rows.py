@@ -210,6 +210,16 @@ def _descend_transposed_product(X, D, W, acc, lr):
             Wk[j] -= acc[j] * lr
 
 
+@jit(**INLINE)
+def _copy_params(params, last):
+    """last[k][...] = params[k] for the four parameters: the ones an epoch starts from, for its activations."""
+    for k in range(4):  # loops, not last[k][:] = params[k]: that slice assignment took 4 s to compile
+        src, dst = params[k], last[k]
+        for i in range(src.shape[0]):
+            for j in range(src.shape[1]):
+                dst[i, j] = src[i, j]
+
+
 @jit(**NJIT)
 def train(X, Y, params, sums, buffers, losses, lr, rule, last):
     """len(losses) full-batch epochs on a few rows; losses[e] is the mean loss before epoch e's update.
@@ -233,11 +243,7 @@ def train(X, Y, params, sums, buffers, losses, lr, rule, last):
     scale = 1.0 / (X.shape[0] * od.shape[1])
     for e in range(losses.shape[0]):
         if e == losses.shape[0] - 1:
-            for k in range(4):  # loops, not last[k][:] = params[k]: that slice assignment took 4 s to compile
-                src, dst = params[k], last[k]
-                for i in range(src.shape[0]):
-                    for j in range(src.shape[1]):
-                        dst[i, j] = src[i, j]
+            _copy_params(params, last)
         _times_weights(X, W1, Z)
         losses[e] = hidden_rows(Z, Y, params, HD, od, rule, chunk_sums) * scale
         _descend_transposed_product(X, HD, W1, acc, lr)
@@ -330,35 +336,6 @@ def _rest_of_chunk_typed(blas, Z, Y, params, HD, od, rule, sums, G2s, c):
     return outputs_by_blas
 
 
-def _columns(blas, X, HD, G, columns, q):
-    """By columns (RowEpochs.columns; `columns` = (bounds, G1)): q < 0 gives their count, q >= 0 makes G1's slice q of X^T HD.
-
-    Without (None): no columns, and a chunk's G gets its own X^T HD (q = -2).
-    Chosen by the type of `columns` when compiling.
-    """
-
-
-@overload(_columns, jit_options=dict(NJIT, cache=False), inline="always")
-def _columns_typed(blas, X, HD, G, columns, q):
-    if isinstance(columns, types.NoneType):
-        def whole(blas, X, HD, G, columns, q):
-            if q == -2:
-                matmul(blas, X.T, HD, G)
-            return 0
-
-        return whole
-
-    def by_columns(blas, X, HD, G, columns, q):
-        if q == -1:
-            return columns[0].shape[0] - 1
-        if q >= 0:
-            first, stop = columns[0][q], columns[0][q + 1]
-            matmul(blas, X[:, first:stop].T, HD[: X.shape[0]], columns[1][first:stop])
-        return 0
-
-    return by_columns
-
-
 @jit(**INLINE)
 def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s, columns):
     """_paths.chunk_loss for chunk c, rows bounds[c] to bounds[c + 1] of the block X, Y, compiled: returns its loss."""
@@ -368,7 +345,8 @@ def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s, col
     sums = (partials[0][c], partials[1][c], partials[2][c], partials[3][c])
     matmul(blas, Xc, params[0], Z)
     loss = _rest_of_chunk(blas, Z, Y[first:stop], params, HD, od, rule, sums, G2s, c)
-    _columns(blas, Xc, HD, sums[0], columns, -2)  # by columns: after all the chunks
+    if columns[0].shape[0] == 1:  # else W1's gradient by columns, after all the chunks
+        matmul(blas, Xc.T, HD, sums[0])
     return loss
 
 
@@ -376,13 +354,12 @@ def _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s, col
 def _take_chunks(blas, X, Y, params, buffers, partials, rule, team, first_ticket):
     """Run the tasks of tickets from first_ticket that nobody has taken (a helper: until retired): the chunks, then the columns.
 
-    A column's task waits for every chunk's hidden deltas.
+    A column's task, G1's columns of X^T HD, waits for every chunk's hidden deltas.
     """
     bounds, state, leader, chunk_losses, G2s, columns = team[0], team[1], team[2], team[3], team[4], team[6]
-    count = bounds.shape[0] - 1
-    tasks = count + _columns(blas, X, buffers[1], buffers[1], columns, -1)
+    count, (edges, G1), HD = bounds.shape[0] - 1, columns, buffers[1][: X.shape[0]]
     while leader or _atomic.load(state, _RETIRED) == 0:
-        ticket = _claim(state, first_ticket + tasks)
+        ticket = _claim(state, first_ticket + _tasks(team))
         if ticket < 0:
             return
         c = ticket - first_ticket
@@ -390,26 +367,15 @@ def _take_chunks(blas, X, Y, params, buffers, partials, rule, team, first_ticket
             chunk_losses[c] = _blas_chunk(blas, X, Y, params, buffers, partials, rule, bounds, c, G2s, columns)
         else:
             _atomic.wait_for(state, _DONE, first_ticket + count, _FOREVER)
-            _columns(blas, X, buffers[1], buffers[1], columns, c - count)
+            first, stop = edges[c - count], edges[c - count + 1]
+            matmul(blas, X[:, first:stop].T, HD, G1[first:stop])
         _atomic.fetch_add(state, _DONE, 1)
 
 
-def _add_columns(sums, columns):
-    """gW1 += G1 (as np.add with a float64 gW1 would) by columns; nothing without (None)."""
-
-
-@overload(_add_columns, jit_options=dict(NJIT, cache=False), inline="always")
-def _add_columns_typed(sums, columns):
-    if isinstance(columns, types.NoneType):
-        return lambda sums, columns: None
-
-    def add(sums, columns):
-        gW1, G1 = sums[0], columns[1]
-        for k in range(G1.shape[0]):
-            for j in range(G1.shape[1]):
-                gW1[k, j] += G1[k, j]
-
-    return add
+@jit(**INLINE)
+def _tasks(team):
+    """The tickets of one pass over the block: its chunks, then its columns."""
+    return team[0].shape[0] - 1 + team[6][0].shape[0] - 1
 
 
 @jit(**EXACT)
@@ -429,9 +395,9 @@ def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, la
     chunks' first rows (and the block's length), the counters of
     packed.train, whether this thread leads, each chunk's loss, the
     chunks' hout^T od where the output layer's products are BLAS ones
-    (else None), (below) whether the sums start from 0, and where W1's
-    gradient is summed by columns of X, (their bounds, the block's G1),
-    else None. Helpers take the chunks of the epoch under way as
+    (else None), (below) whether the sums start from 0, and (edges, G1):
+    where W1's gradient is summed by columns of X, the columns' bounds
+    and the block's G1, else [0] and an empty G1. Helpers take the chunks of the epoch under way as
     in packed.train; the leader adds the chunks' sums and losses in chunk
     order and updates the weights.
 
@@ -442,7 +408,7 @@ def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, la
     """
     bounds, state, leader, fresh, columns = team[0], team[1], team[2], team[5], team[6]
     epochs, count = losses.shape[0], bounds.shape[0] - 1
-    tasks = count + _columns(blas, X, buffers[1], buffers[1], columns, -1)  # tickets an epoch
+    tasks = _tasks(team)
     if not leader:
         if not _atomic.wait_for(state, _STARTED, 1, _PATIENCE):
             return 0.0
@@ -458,17 +424,16 @@ def train_blas(blas, X, Y, params, sums, buffers, partials, losses, lr, rule, la
     loss = 0.0
     for e in range(max(epochs, 1)):
         if e == epochs - 1:
-            for k in range(4):
-                src, dst = params[k], last[k]
-                for i in range(src.shape[0]):
-                    for j in range(src.shape[1]):
-                        dst[i, j] = src[i, j]
+            _copy_params(params, last)
         _take_chunks(blas, X, Y, params, buffers, partials, rule, team, e * tasks)
         if not _atomic.wait_for(state, _DONE, (e + 1) * tasks, _RETIRE):
             _atomic.fetch_add(state, _RETIRED, 1)
             _atomic.wait_for(state, _DONE, (e + 1) * tasks, _FOREVER)
         fold_chunk_sums(count, partials, sums, fresh)
-        _add_columns(sums, columns)
+        gW1, G1 = sums[0], columns[1]
+        for k in range(G1.shape[0]):  # gW1 += G1 by columns, as np.add does it; G1 is empty else
+            for j in range(G1.shape[1]):
+                gW1[k, j] += G1[k, j]
         loss = _chunks_loss(team[3], count, scale)
         if epochs > 0:
             losses[e] = loss
